@@ -1,0 +1,75 @@
+// The browser side of the core's one boundary (src/host.rs): fetch, WebCrypto, randomness, clock,
+// the sessionStorage that holds the single-use login transaction, and history.replaceState.
+// It makes no protocol decision: the Rust core says what to fetch, which key and algorithm to verify
+// with, and what to store.
+
+const TX_STORE = () => globalThis.sessionStorage;
+
+// Imported keys, so verifying the next token with the same JWK skips importKey.
+const keys = new Map<string, Promise<CryptoKey>>();
+
+export interface HttpResult { status: number; body: string }
+
+export function browserHost() {
+  return {
+    now: (): number => Date.now() / 1000,
+
+    random: (out: Uint8Array): void => {
+      crypto.getRandomValues(out);
+    },
+
+    async http(method: string, url: string, body?: string): Promise<HttpResult> {
+      const res = await fetch(url, {
+        method,
+        body,
+        headers: body === undefined
+          ? { accept: 'application/json' }
+          : { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+        credentials: 'omit', // the OP's cookies have no business on back-channel calls
+        cache: 'no-store',
+        referrerPolicy: 'no-referrer',
+        // A token request must not be redirected elsewhere with the code in its body.
+        redirect: method === 'POST' ? 'error' : 'follow',
+      });
+      return { status: res.status, body: await res.text() };
+    },
+
+    async digest(hash: string, data: Uint8Array): Promise<Uint8Array> {
+      return new Uint8Array(await crypto.subtle.digest(hash, data.slice()));
+    },
+
+    async verify(name: string, hash: string, namedCurve: string, saltLength: number, jwk: string,
+      data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+      // Copy out of wasm memory before the first await: the views are only valid during this call.
+      const input = data.slice();
+      const sig = signature.slice();
+      const alg = { name, hash, namedCurve, saltLength };
+      const cacheKey = name + hash + jwk;
+      let key = keys.get(cacheKey);
+      if (!key) {
+        if (keys.size > 32) keys.clear();
+        key = crypto.subtle.importKey('jwk', JSON.parse(jwk), alg, false, ['verify']);
+        keys.set(cacheKey, key);
+        key.catch(() => keys.delete(cacheKey));
+      }
+      return crypto.subtle.verify(alg, await key, sig, input);
+    },
+
+    storageGet: (key: string): string | null => {
+      try { return TX_STORE().getItem(key); } catch { return null; }
+    },
+    storageSet: (key: string, value: string): boolean => {
+      try { TX_STORE().setItem(key, value); return true; } catch { return false; }
+    },
+    storageRemove: (key: string): void => {
+      try { TX_STORE().removeItem(key); } catch { /* nothing stored, nothing to remove */ }
+    },
+    storageKeys: (prefix: string): string[] => {
+      try { return Object.keys(TX_STORE()).filter((k) => k.startsWith(prefix)); } catch { return []; }
+    },
+
+    replaceUrl: (url: string): void => {
+      history.replaceState(history.state, '', url);
+    },
+  };
+}

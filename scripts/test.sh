@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `npm test`: builds everything and runs every test, from a fresh clone. Steps:
+#   1. setup (Rust target, wasm-bindgen-cli, npm packages, Chromium + ChromeDriver)
+#   2. build dist/ (prints the gzip size)
+#   3. native Rust tests            cargo test
+#   4. wasm tests in headless Chromium (WebCrypto verification through the real browser host)
+#   5. end-to-end: real logins in headless Chromium against a local oidc-provider on 127.0.0.1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "setup"
+bash scripts/setup.sh --browser
+export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
+export CHROMIUM="${CHROMIUM:-$(command -v chromium)}"
+
+step "build"
+node scripts/build.mjs
+
+step "native tests (cargo test)"
+cargo test --lib --tests
+
+step "wasm tests in headless Chromium"
+node_modules/.bin/esbuild js/host.ts --format=esm --target=es2020 --outfile=build/test-host.js --log-level=warning
+# The runner is wasm-bindgen-test-runner (.cargo/config.toml); it reads webdriver.json for Chrome flags.
+WASM_BINDGEN_TEST_TIMEOUT=60 cargo test --target wasm32-unknown-unknown --lib
+
+step "end-to-end tests (headless Chromium, local OpenID Provider)"
+node --test --test-concurrency=1 --test-timeout=120000 tests/e2e/
+
+step "all tests passed"

@@ -1,0 +1,247 @@
+//! The client: the flow that strings the protocol steps together, over the `Host` boundary.
+//! One `Client` per app; it caches the provider metadata and JWKS and holds the session (tokens and the
+//! verified claims) in memory only.
+//!
+//! Login:    `login` → discovery → PKCE/state/nonce → transaction to storage → authorization URL.
+//! Callback: `handle_callback` → scrub the URL → parse → transaction by state (deleted) → RFC 9207 iss →
+//!           code exchange → token response → ID token: JWS parse → key from JWKS → WebCrypto verify →
+//!           claims → at_hash → session.
+
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::cell::RefCell;
+use alloc::rc::Rc;
+
+use crate::authorization::{build_authorization_url, AuthorizationRequest};
+use crate::b64url;
+use crate::callback::{parse_callback, require_state, scrubbed_url, validate_auth_response};
+use crate::config::Config;
+use crate::discovery::{discovery_url, ProviderMetadata};
+use crate::error::{fail, ErrorCode::*, OidcError, Result};
+use crate::host::Host;
+use crate::id_token::{at_hash_matches, IdTokenVerifier};
+use crate::json::Json;
+use crate::jwks::Jwks;
+use crate::jws::parse_compact_jws;
+use crate::transaction::{check_return_to, storage_key, LoginTransaction, LIFETIME_SECONDS, STORAGE_PREFIX};
+use crate::types::{AccessToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, State, TokenSet};
+
+/// An unknown `kid` triggers one JWKS refetch, but never twice within this many seconds.
+pub const JWKS_REFETCH_INTERVAL: f64 = 1.0;
+
+/// What a signed-in session holds. Lives only in this struct, in the wasm instance's memory.
+pub struct Session {
+    pub tokens: TokenSet,
+    /// The verified ID-token claims, as JSON text (for the app) and parsed (for later checks).
+    pub claims_text: String,
+    pub claims: Json,
+    /// Unix seconds when the access token expires, if the provider said.
+    pub expires_at: Option<f64>,
+}
+
+pub struct CallbackResult {
+    pub claims_text: String,
+    pub return_to: Option<String>,
+}
+
+pub struct Client<H: Host> {
+    pub host: H,
+    pub config: Config,
+    verifier: IdTokenVerifier,
+    metadata: RefCell<Option<Rc<ProviderMetadata>>>,
+    jwks: RefCell<Option<(Rc<Jwks>, f64)>>,
+    session: RefCell<Option<Session>>,
+}
+
+impl<H: Host> Client<H> {
+    pub fn new(config: Config, host: H) -> Self {
+        let verifier = IdTokenVerifier {
+            issuer: config.issuer.clone(),
+            client_id: config.client_id.clone(),
+            clock_tolerance: config.clock_tolerance,
+        };
+        Client { host, config, verifier, metadata: RefCell::new(None), jwks: RefCell::new(None), session: RefCell::new(None) }
+    }
+
+    /// The provider metadata, fetched once and cached (OIDC Discovery §4).
+    pub async fn metadata(&self) -> Result<Rc<ProviderMetadata>> {
+        if let Some(m) = self.metadata.borrow().as_ref() {
+            return Ok(m.clone());
+        }
+        let res = self.host.get(&discovery_url(&self.config.issuer)).await?;
+        if res.status != 200 {
+            return fail(HttpError, "the discovery endpoint did not answer 200");
+        }
+        let meta = Rc::new(ProviderMetadata::from_response(&self.config.issuer, &res.body)?);
+        *self.metadata.borrow_mut() = Some(meta.clone());
+        Ok(meta)
+    }
+
+    async fn jwks(&self, meta: &ProviderMetadata, refresh: bool) -> Result<Rc<Jwks>> {
+        if !refresh {
+            if let Some((k, _)) = self.jwks.borrow().as_ref() {
+                return Ok(k.clone());
+            }
+        }
+        let res = self.host.get(&meta.jwks_uri).await?;
+        if res.status != 200 {
+            return fail(HttpError, "the jwks_uri did not answer 200");
+        }
+        let jwks = Rc::new(Jwks::from_response(&res.body)?);
+        *self.jwks.borrow_mut() = Some((jwks.clone(), self.host.now()));
+        Ok(jwks)
+    }
+
+    fn random_value(&self) -> String {
+        b64url::encode(&self.host.random32())
+    }
+
+    /// Deletes login transactions of this tab that have expired (abandoned logins).
+    fn purge_expired_transactions(&self, now: f64) {
+        for key in self.host.storage_keys(STORAGE_PREFIX) {
+            let expired = match self.host.storage_get(&key) {
+                Some(text) => LoginTransaction::from_json(&text).map_or(true, |t| t.is_expired(now)),
+                None => false,
+            };
+            if expired {
+                self.host.storage_remove(&key);
+            }
+        }
+    }
+
+    /// Prepares a login and returns the authorization URL to navigate to.
+    pub async fn login(&self, return_to: Option<String>, extra: &[(String, String)]) -> Result<String> {
+        if let Some(r) = &return_to {
+            check_return_to(r)?;
+        }
+        let meta = self.metadata().await?;
+        let now = self.host.now();
+        self.purge_expired_transactions(now);
+
+        let code_verifier = PkceCodeVerifier::from_random(&self.host.random32());
+        let state = State::new(self.random_value());
+        let nonce = Nonce::new(self.random_value());
+        let sha = self.host.digest("SHA-256", code_verifier.as_str().as_bytes()).await?;
+        let code_challenge = PkceCodeChallenge::from_sha256(&sha);
+        let url = build_authorization_url(
+            &self.config,
+            &meta,
+            &AuthorizationRequest { state: &state, nonce: &nonce, code_challenge: &code_challenge, extra },
+        )?;
+        let tx = LoginTransaction {
+            state,
+            code_verifier,
+            nonce,
+            issuer: self.config.issuer.clone(),
+            return_to,
+            expires_at: (now + LIFETIME_SECONDS) as u64,
+        };
+        if !self.host.storage_set(&storage_key(&tx.state), &tx.to_json()) {
+            return fail(StorageUnavailable, "sessionStorage refused the login transaction; the login could not complete");
+        }
+        Ok(url)
+    }
+
+    /// Completes a login at the redirect URI. `url` is the page's full URL.
+    pub async fn handle_callback(&self, url: &str) -> Result<CallbackResult> {
+        // First, before any await lets other code run: take code and state out of the address bar, for
+        // good and bad responses alike (RFC 10017 §7.2.1).
+        self.host.replace_url(&scrubbed_url(url));
+
+        let params = parse_callback(url)?;
+        let state = require_state(&params)?;
+        // The transaction is single use: read and delete in one step, before anything can fail.
+        let key = storage_key(&state);
+        let Some(text) = self.host.storage_get(&key) else {
+            return fail(StateUnknown, "no login of this tab is waiting for this state (replayed or forged callback)");
+        };
+        self.host.storage_remove(&key);
+        let tx = LoginTransaction::from_json(&text)?;
+        if tx.state != state || tx.issuer != self.config.issuer {
+            return fail(StateUnknown, "the stored login does not match this callback");
+        }
+        if tx.is_expired(self.host.now()) {
+            return fail(TransactionExpired, "the login took longer than 10 minutes; start again");
+        }
+
+        let meta = self.metadata().await?;
+        let code = validate_auth_response(&params, &meta)?;
+        let body = crate::token::code_exchange_body(&self.config, &code, &tx.code_verifier);
+        let res = self.host.post_form(&meta.token_endpoint, &body).await?;
+        let tokens = crate::token::process_token_response(res.status, &res.body)?;
+        let Some(id_token) = tokens.id_token.clone() else {
+            return fail(TokenResponseInvalid, "the token response has no id_token (OIDC Core §3.1.3.3)");
+        };
+        let (claims, claims_text) = self.verify_id_token(&meta, &id_token, Some(&tx.nonce), &tokens.access_token).await?;
+        let expires_at = tokens.expires_in.map(|s| self.host.now() + s);
+        *self.session.borrow_mut() = Some(Session { tokens, claims_text: claims_text.clone(), claims, expires_at });
+        Ok(CallbackResult { claims_text, return_to: tx.return_to })
+    }
+
+    /// Verifies an ID token: JWS structure and header, key from the provider's JWKS, signature by
+    /// WebCrypto, then the claims (OIDC Core §3.1.3.7) and `at_hash` (§3.1.3.8).
+    pub async fn verify_id_token(
+        &self,
+        meta: &ProviderMetadata,
+        token: &str,
+        nonce: Option<&Nonce>,
+        access_token: &AccessToken,
+    ) -> Result<(Json, String)> {
+        let jws = parse_compact_jws(token, &meta.id_token_signing_alg_values_supported)?;
+        let kid = jws.kid.as_deref();
+
+        let had_cache = self.jwks.borrow().as_ref().map(|(_, at)| *at);
+        let mut jwks = self.jwks(meta, false).await?;
+        if jwks.candidates(jws.alg, kid).is_empty() {
+            // Key rotation (Core §10.1.1): one refetch, unless the set we have was just fetched.
+            if had_cache.is_some_and(|at| self.host.now() - at >= JWKS_REFETCH_INTERVAL) {
+                jwks = self.jwks(meta, true).await?;
+            }
+        }
+        let candidates = jwks.candidates(jws.alg, kid);
+        if candidates.is_empty() {
+            return fail(NoMatchingKey, "no key in the provider's JWKS fits this token's alg and kid");
+        }
+        let params = jws.alg.webcrypto();
+        let mut verified = false;
+        for key in candidates {
+            if self.host.verify(params, &key.import_json(), jws.signing_input.as_bytes(), &jws.signature).await? {
+                verified = true;
+                break;
+            }
+        }
+        if !verified {
+            return fail(SignatureInvalid, "the ID token's signature does not verify with the provider's key");
+        }
+
+        self.verifier.validate_claims(&jws.payload, nonce, self.host.now())?;
+        match jws.payload.get("at_hash") {
+            None => {}
+            Some(Json::Str(h)) => {
+                let d = self.host.digest(jws.alg.hash(), access_token.as_str().as_bytes()).await?;
+                if !at_hash_matches(h, &d) {
+                    return fail(AtHashMismatch, "at_hash does not match the access token");
+                }
+            }
+            Some(_) => return fail(AtHashMismatch, "at_hash is not a string"),
+        }
+        Ok((jws.payload, jws.payload_text))
+    }
+
+    /// The verified ID-token claims of the signed-in user, as JSON text.
+    pub fn user(&self) -> Option<String> {
+        self.session.borrow().as_ref().map(|s| s.claims_text.clone())
+    }
+
+    pub fn session(&self) -> core::cell::Ref<'_, Option<Session>> {
+        self.session.borrow()
+    }
+
+    pub fn set_session(&self, s: Option<Session>) {
+        *self.session.borrow_mut() = s;
+    }
+}
+
+/// Only the error shapes cross into JavaScript; keep an alias for readers of `wasm.rs`.
+pub type ClientError = OidcError;

@@ -1,0 +1,119 @@
+//! The client configuration, read once from the object the app passes to `createClient` and checked
+//! before any request is made, so a typo fails at start-up with `invalid_config` and not mid-login.
+
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use crate::error::{fail, ErrorCode::InvalidConfig, Result};
+use crate::json::Json;
+use crate::types::{ClientId, IssuerUrl, RedirectUri};
+use crate::url;
+
+/// Default leeway for `exp`, `iat` and `nbf`: one minute, as auth0-spa-js uses.
+pub const DEFAULT_CLOCK_TOLERANCE: f64 = 60.0;
+
+pub struct Config {
+    pub issuer: IssuerUrl,
+    pub client_id: ClientId,
+    pub redirect_uri: RedirectUri,
+    /// Space-separated scopes; always contains `openid`.
+    pub scope: String,
+    pub audience: Option<String>,
+    pub resource: Vec<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub clock_tolerance: f64,
+}
+
+impl Config {
+    pub fn from_json(text: &str) -> Result<Config> {
+        let v = Json::parse_object(text, InvalidConfig)?;
+        let req = |name: &'static str, detail: &'static str| -> Result<String> {
+            match v.str_member(name) {
+                Some(s) if !s.is_empty() => Ok(s.into()),
+                _ => fail(InvalidConfig, detail),
+            }
+        };
+        let issuer = req("issuer", "`issuer` is required: the provider's issuer URL")?;
+        if !url::is_secure_or_loopback(&issuer) || issuer.contains(['?', '#']) {
+            return fail(InvalidConfig, "`issuer` must be an https URL (http only on 127.0.0.1/localhost), without query or fragment");
+        }
+        let client_id = req("clientId", "`clientId` is required")?;
+        let redirect_uri = req("redirectUri", "`redirectUri` is required: the exact URI registered at the provider")?;
+        if url::origin_of(&redirect_uri).is_none() || redirect_uri.contains('#') {
+            return fail(InvalidConfig, "`redirectUri` must be an absolute http(s) URL without a fragment");
+        }
+        let opt = |name: &'static str| -> Result<Option<String>> {
+            match v.get(name) {
+                None | Some(Json::Null) => Ok(None),
+                Some(Json::Str(s)) if !s.is_empty() => Ok(Some(s.clone())),
+                _ => fail(InvalidConfig, "an optional setting has the wrong type (expected a non-empty string)"),
+            }
+        };
+        let mut scope = opt("scope")?.unwrap_or_else(|| "openid".into());
+        if !scope.split(' ').any(|s| s == "openid") {
+            scope.insert_str(0, "openid ");
+        }
+        let resource = match v.get("resource") {
+            None | Some(Json::Null) => Vec::new(),
+            Some(Json::Str(s)) => vec![s.clone()],
+            Some(r) => match r.as_array().and_then(|a| a.iter().map(|x| x.as_str().map(String::from)).collect()) {
+                Some(list) => list,
+                None => return fail(InvalidConfig, "`resource` must be a URL string or an array of them"),
+            },
+        };
+        let clock_tolerance = match v.get("clockToleranceSeconds") {
+            None | Some(Json::Null) => DEFAULT_CLOCK_TOLERANCE,
+            Some(Json::Num(n)) if (0.0..=600.0).contains(n) => *n,
+            _ => return fail(InvalidConfig, "`clockToleranceSeconds` must be a number from 0 to 600"),
+        };
+        Ok(Config {
+            issuer: IssuerUrl::new(issuer),
+            client_id: ClientId::new(client_id),
+            redirect_uri: RedirectUri::new(redirect_uri),
+            scope,
+            audience: opt("audience")?,
+            resource,
+            post_logout_redirect_uri: opt("postLogoutRedirectUri")?,
+            clock_tolerance,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(extra: &str) -> Result<Config> {
+        Config::from_json(&format!(
+            r#"{{"issuer":"https://op.example","clientId":"spa","redirectUri":"https://app.example/callback"{extra}}}"#
+        ))
+    }
+
+    #[test]
+    fn defaults() {
+        let c = cfg("").unwrap();
+        assert_eq!(c.scope, "openid");
+        assert_eq!(c.clock_tolerance, 60.0);
+        assert!(c.resource.is_empty());
+    }
+
+    #[test]
+    fn openid_scope_is_always_requested() {
+        assert_eq!(cfg(r#","scope":"profile email""#).unwrap().scope, "openid profile email");
+        assert_eq!(cfg(r#","scope":"openid profile""#).unwrap().scope, "openid profile");
+    }
+
+    #[test]
+    fn rejects_unusable_settings() {
+        let code = |r: Result<Config>| r.err().map(|e| e.code);
+        assert_eq!(code(Config::from_json("{}")), Some(InvalidConfig));
+        assert_eq!(
+            code(Config::from_json(r#"{"issuer":"http://op.example","clientId":"a","redirectUri":"https://a/cb"}"#)),
+            Some(InvalidConfig),
+            "plain http issuer off loopback"
+        );
+        assert_eq!(code(cfg(r#","clockToleranceSeconds":"60""#)), Some(InvalidConfig));
+        assert_eq!(code(cfg(r#","resource":[1]"#)), Some(InvalidConfig));
+        assert!(cfg(r#","resource":["https://api.example"],"clockToleranceSeconds":5"#).is_ok());
+    }
+}

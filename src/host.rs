@@ -1,0 +1,41 @@
+//! The one boundary between the protocol and the browser. Everything the core needs from the outside
+//! world is here: HTTP, WebCrypto (digest, signature verification), randomness, the clock, the
+//! single-use login-transaction storage, and the address bar. `wasm.rs` implements it with the
+//! browser's APIs (through the small JavaScript object in `js/host.ts`); native tests implement it with
+//! a scripted fake. No protocol module calls the browser directly.
+
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use crate::alg::WebCryptoParams;
+use crate::error::Result;
+
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+#[allow(async_fn_in_trait)] // single-threaded by design: wasm futures are !Send
+pub trait Host {
+    /// Unix time in seconds.
+    fn now(&self) -> f64;
+    /// 32 bytes from the platform CSPRNG (`crypto.getRandomValues`).
+    fn random32(&self) -> [u8; 32];
+    /// GET with `Accept: application/json`. `Err(network_error)` when no response arrived.
+    async fn get(&self, url: &str) -> Result<HttpResponse>;
+    /// POST an `application/x-www-form-urlencoded` body.
+    async fn post_form(&self, url: &str, body: &str) -> Result<HttpResponse>;
+    /// `crypto.subtle.digest(hash, data)`.
+    async fn digest(&self, hash: &'static str, data: &[u8]) -> Result<Vec<u8>>;
+    /// `importKey('jwk', jwk)` + `verify`; `Ok(false)` for a signature that does not verify.
+    async fn verify(&self, params: WebCryptoParams, jwk: &str, data: &[u8], signature: &[u8]) -> Result<bool>;
+    /// The login-transaction store (sessionStorage in the browser): never given a token.
+    fn storage_get(&self, key: &str) -> Option<String>;
+    /// `false` when the store refused the write.
+    fn storage_set(&self, key: &str, value: &str) -> bool;
+    fn storage_remove(&self, key: &str);
+    /// Keys of the store that start with `prefix`.
+    fn storage_keys(&self, prefix: &str) -> Vec<String>;
+    /// `history.replaceState` to `url`: the current entry's URL is replaced, no navigation.
+    fn replace_url(&self, url: &str);
+}

@@ -1,0 +1,45 @@
+//! oidc-wasm: an OpenID Connect client core for single-page apps.
+//!
+//! One module per protocol step, named after the spec step, each pure and tested natively; the browser
+//! is reached only through [`host::Host`] (implemented for the browser in `wasm.rs`). See ARCHITECTURE.md.
+//!
+//! Parsers of provider and URL input must not panic (a panic aborts the whole wasm instance): outside
+//! tests, `unwrap`, `expect`, indexing and `panic!` are denied by the lints below.
+// On wasm the core is `no_std` (alloc only) with a panic handler that just traps: this keeps Rust's
+// formatting and panic-message machinery out of the shipped binary. Native builds and tests use std.
+#![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, clippy::unreachable)
+)]
+
+extern crate alloc;
+
+/// What `std`'s prelude would give every module; `no_std` on wasm needs it spelled out.
+mod prelude {
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
+
+pub mod alg;
+pub mod authorization;
+pub mod b64url;
+pub mod callback;
+pub mod client;
+pub mod config;
+pub mod discovery;
+pub mod error;
+pub mod host;
+pub mod id_token;
+pub mod json;
+pub mod jwks;
+pub mod jws;
+pub mod pkce;
+pub mod token;
+pub mod transaction;
+pub mod types;
+pub mod url;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;

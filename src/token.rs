@@ -1,0 +1,154 @@
+//! The token endpoint: the code exchange (RFC 6749 §4.1.3 with RFC 7636 §4.5), the refresh request
+//! (RFC 6749 §6), and the checks on what comes back (RFC 6749 §5.1, §5.2; OIDC Core §3.1.3.3).
+//! A public client: it authenticates with nothing but its `client_id` (RFC 6749 §2.1; RFC 10017 §6.3.3.1).
+
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use crate::config::Config;
+use crate::error::{fail, ErrorCode::*, OidcError, Result};
+use crate::json::Json;
+use crate::types::{AccessToken, AuthorizationCode, PkceCodeVerifier, RefreshToken, TokenSet};
+use crate::url::Form;
+
+pub const MAX_TOKEN_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// The form body of the authorization-code grant.
+pub fn code_exchange_body(config: &Config, code: &AuthorizationCode, verifier: &PkceCodeVerifier) -> String {
+    let mut f = Form::new();
+    f.pair("grant_type", "authorization_code")
+        .pair("code", code.as_str())
+        .pair("redirect_uri", config.redirect_uri.as_str())
+        .pair("client_id", config.client_id.as_str())
+        .pair("code_verifier", verifier.as_str());
+    f.into_string()
+}
+
+/// The form body of the refresh-token grant.
+pub fn refresh_body(config: &Config, refresh_token: &RefreshToken) -> String {
+    let mut f = Form::new();
+    f.pair("grant_type", "refresh_token")
+        .pair("refresh_token", refresh_token.as_str())
+        .pair("client_id", config.client_id.as_str());
+    f.into_string()
+}
+
+/// Turns an HTTP response of the token endpoint into tokens or a typed error.
+pub fn process_token_response(status: u16, body: &str) -> Result<TokenSet> {
+    if body.len() > MAX_TOKEN_RESPONSE_BYTES {
+        return fail(TokenResponseInvalid, "the token response is too large");
+    }
+    if status != 200 {
+        // RFC 6749 §5.2: 400 (or 401) with a JSON `error`.
+        let error = Json::parse_object(body, HttpError).ok().and_then(|v| {
+            let e = v.str_member("error")?.to_string();
+            Some((e, v.str_member("error_description").map(String::from)))
+        });
+        return match error {
+            Some((e, d)) if (400..500).contains(&status) => Err(OidcError {
+                code: TokenError,
+                detail: "the token endpoint refused the request",
+                oauth_error: Some(e),
+                oauth_description: d,
+            }),
+            _ => fail(HttpError, "the token endpoint answered with an unexpected HTTP status"),
+        };
+    }
+    let v = Json::parse_object(body, TokenResponseInvalid)?;
+    let access_token = match v.str_member("access_token") {
+        Some(t) if !t.is_empty() => AccessToken::new(t),
+        _ => return fail(TokenResponseInvalid, "the token response has no access_token"),
+    };
+    // RFC 6749 §5.1 and §7.1: token_type is case-insensitive; this client uses Bearer tokens only.
+    match v.str_member("token_type") {
+        Some(t) if t.eq_ignore_ascii_case("bearer") => {}
+        _ => return fail(TokenResponseInvalid, "the token_type is not Bearer"),
+    }
+    // expires_in is RECOMMENDED, a number of seconds. A string of digits is tolerated (older Azure AD
+    // endpoints send one); anything else is an error rather than a guess.
+    let expires_in = match v.get("expires_in") {
+        None | Some(Json::Null) => None,
+        Some(Json::Num(n)) if *n >= 0.0 => Some(*n),
+        Some(Json::Str(s)) if !s.is_empty() && s.len() < 12 && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(s.bytes().fold(0.0, |acc, b| acc * 10.0 + f64::from(b - b'0')))
+        }
+        _ => return fail(TokenResponseInvalid, "expires_in is not a number of seconds"),
+    };
+    let opt_str = |name: &str| -> Result<Option<String>> {
+        match v.get(name) {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::Str(s)) if !s.is_empty() => Ok(Some(s.clone())),
+            _ => fail(TokenResponseInvalid, "a token response member has the wrong type"),
+        }
+    };
+    Ok(TokenSet {
+        access_token,
+        expires_in,
+        refresh_token: opt_str("refresh_token")?.map(RefreshToken::new),
+        id_token: opt_str("id_token")?,
+        scope: opt_str("scope")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> Config {
+        Config::from_json(r#"{"issuer":"https://op.example","clientId":"spa","redirectUri":"https://app.example/cb"}"#).ok().unwrap()
+    }
+
+    fn code(status: u16, body: &str) -> Option<crate::error::ErrorCode> {
+        process_token_response(status, body).err().map(|e| e.code)
+    }
+
+    #[test]
+    fn bodies() {
+        let b = code_exchange_body(&cfg(), &AuthorizationCode::new("c/1"), &PkceCodeVerifier::new("v"));
+        assert_eq!(b, "grant_type=authorization_code&code=c%2F1&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&client_id=spa&code_verifier=v");
+        assert_eq!(refresh_body(&cfg(), &RefreshToken::new("r")), "grant_type=refresh_token&refresh_token=r&client_id=spa");
+    }
+
+    #[test]
+    fn accepts_a_full_response() {
+        let t = process_token_response(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":300,"refresh_token":"rt","id_token":"a.b.c","scope":"openid"}"#).ok().unwrap();
+        assert_eq!(t.access_token.as_str(), "at");
+        assert_eq!(t.expires_in, Some(300.0));
+        assert_eq!(t.refresh_token.map(|r| r.as_str().to_string()).as_deref(), Some("rt"));
+        assert_eq!(t.id_token.as_deref(), Some("a.b.c"));
+    }
+
+    #[test]
+    fn token_type_is_case_insensitive() {
+        assert!(process_token_response(200, r#"{"access_token":"at","token_type":"bEARER"}"#).is_ok());
+        assert_eq!(code(200, r#"{"access_token":"at","token_type":"mac"}"#), Some(TokenResponseInvalid));
+        assert_eq!(code(200, r#"{"access_token":"at"}"#), Some(TokenResponseInvalid));
+    }
+
+    #[test]
+    fn expires_in_is_optional_but_typed() {
+        let t = process_token_response(200, r#"{"access_token":"at","token_type":"Bearer"}"#).ok().unwrap();
+        assert_eq!(t.expires_in, None);
+        let t = process_token_response(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":"3599"}"#).ok().unwrap();
+        assert_eq!(t.expires_in, Some(3599.0));
+        assert_eq!(code(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":"soon"}"#), Some(TokenResponseInvalid));
+        assert_eq!(code(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":-1}"#), Some(TokenResponseInvalid));
+    }
+
+    #[test]
+    fn access_token_is_required() {
+        assert_eq!(code(200, r#"{"token_type":"Bearer"}"#), Some(TokenResponseInvalid));
+        assert_eq!(code(200, r#"{"access_token":"","token_type":"Bearer"}"#), Some(TokenResponseInvalid));
+        assert_eq!(code(200, r#"{"access_token":1,"token_type":"Bearer"}"#), Some(TokenResponseInvalid));
+        assert_eq!(code(200, "not json"), Some(TokenResponseInvalid));
+    }
+
+    #[test]
+    fn oauth_errors_keep_the_providers_code() {
+        let e = process_token_response(400, r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#).err().unwrap();
+        assert_eq!(e.code, TokenError);
+        assert_eq!(e.oauth_error.as_deref(), Some("invalid_grant"));
+        assert_eq!(code(500, "<html>"), Some(HttpError));
+        assert_eq!(code(502, r#"{"error":"x"}"#), Some(HttpError));
+    }
+}

@@ -1,0 +1,131 @@
+//! The login transaction: what must survive the redirect to the provider and back in this tab
+//! (PKCE verifier, state, nonce, issuer, where to return). It is kept in sessionStorage under a key
+//! derived from `state` (so only the tab that started the login can finish it), read once at the
+//! callback and deleted at once, and expires after ten minutes. It never holds a token.
+
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use crate::error::{fail, ErrorCode, Result};
+use crate::json::{self, Json};
+use crate::types::{IssuerUrl, Nonce, PkceCodeVerifier, State};
+
+pub const STORAGE_PREFIX: &str = "oidc-wasm.tx.";
+/// Seconds a login may take from `login()` to the callback.
+pub const LIFETIME_SECONDS: f64 = 600.0;
+
+pub struct LoginTransaction {
+    pub state: State,
+    pub code_verifier: PkceCodeVerifier,
+    pub nonce: Nonce,
+    pub issuer: IssuerUrl,
+    pub return_to: Option<String>,
+    /// Unix seconds after which the transaction is refused and deleted.
+    pub expires_at: u64,
+}
+
+pub fn storage_key(state: &State) -> String {
+    let mut k = String::from(STORAGE_PREFIX);
+    k.push_str(state.as_str());
+    k
+}
+
+/// `returnTo` must be a path on the app's own origin: `/x`, not `//evil.example` or `https://...`
+/// (no open redirector, RFC 9700 §4.11.1).
+pub fn check_return_to(r: &str) -> Result<()> {
+    let ok = r.starts_with('/') && !r.starts_with("//") && !r.starts_with("/\\") && !r.chars().any(|c| c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        fail(ErrorCode::InvalidConfig, "returnTo must be a path on this origin, starting with a single /")
+    }
+}
+
+impl LoginTransaction {
+    pub fn to_json(&self) -> String {
+        let mut o = String::from("{\"v\":1,\"state\":");
+        json::write_str(&mut o, self.state.as_str());
+        o.push_str(",\"code_verifier\":");
+        json::write_str(&mut o, self.code_verifier.as_str());
+        o.push_str(",\"nonce\":");
+        json::write_str(&mut o, self.nonce.as_str());
+        o.push_str(",\"issuer\":");
+        json::write_str(&mut o, self.issuer.as_str());
+        if let Some(r) = &self.return_to {
+            o.push_str(",\"return_to\":");
+            json::write_str(&mut o, r);
+        }
+        o.push_str(",\"expires_at\":");
+        json::write_u64(&mut o, self.expires_at);
+        o.push('}');
+        o
+    }
+
+    /// Reads a stored transaction. Anything unreadable is treated as no transaction at all.
+    pub fn from_json(text: &str) -> Result<LoginTransaction> {
+        let unknown = || crate::error::OidcError::new(ErrorCode::StateUnknown, "the stored login transaction is unreadable");
+        let v = Json::parse_object(text, ErrorCode::StateUnknown)?;
+        let s = |name| v.str_member(name).map(String::from).ok_or_else(unknown);
+        let expires_at = v.get("expires_at").and_then(Json::as_f64).filter(|n| *n >= 0.0).ok_or_else(unknown)?;
+        Ok(LoginTransaction {
+            state: State::new(s("state")?),
+            code_verifier: PkceCodeVerifier::new(s("code_verifier")?),
+            nonce: Nonce::new(s("nonce")?),
+            issuer: IssuerUrl::new(s("issuer")?),
+            return_to: v.str_member("return_to").map(String::from),
+            expires_at: expires_at as u64,
+        })
+    }
+
+    pub fn is_expired(&self, now: f64) -> bool {
+        now > self.expires_at as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tx() -> LoginTransaction {
+        LoginTransaction {
+            state: State::new("s\"1"),
+            code_verifier: PkceCodeVerifier::new("v"),
+            nonce: Nonce::new("n"),
+            issuer: IssuerUrl::new("https://op.example"),
+            return_to: Some("/orders?id=1".into()),
+            expires_at: 1_700_000_600,
+        }
+    }
+
+    #[test]
+    fn survives_a_round_trip_through_storage_text() {
+        let back = LoginTransaction::from_json(&tx().to_json()).ok().unwrap();
+        assert_eq!(back.state.as_str(), "s\"1");
+        assert_eq!(back.code_verifier.as_str(), "v");
+        assert_eq!(back.return_to.as_deref(), Some("/orders?id=1"));
+        assert_eq!(back.expires_at, 1_700_000_600);
+        assert_eq!(storage_key(&back.state), "oidc-wasm.tx.s\"1");
+    }
+
+    #[test]
+    fn expires_after_its_lifetime() {
+        assert!(!tx().is_expired(1_700_000_600.0));
+        assert!(tx().is_expired(1_700_000_600.5));
+    }
+
+    #[test]
+    fn unreadable_transactions_count_as_unknown() {
+        for t in ["", "{}", "{\"state\":1}", "[]"] {
+            assert_eq!(LoginTransaction::from_json(t).err().map(|e| e.code), Some(ErrorCode::StateUnknown));
+        }
+    }
+
+    #[test]
+    fn return_to_stays_on_this_origin() {
+        assert!(check_return_to("/").is_ok());
+        assert!(check_return_to("/a/b?c=d#e").is_ok());
+        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "javascript:x", "", "/a\nb"] {
+            assert!(check_return_to(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The browser binding: `Host` implemented over a small JavaScript object (`js/host.ts`), and the
+//! `Core` class the TypeScript wrapper drives. Only this file knows about wasm-bindgen.
+
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::rc::Rc;
+
+use js_sys::{Array, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use crate::alg::WebCryptoParams;
+use crate::client::Client;
+use crate::config::Config;
+use crate::error::{ErrorCode, OidcError, Result};
+use crate::host::{Host, HttpResponse};
+use crate::json::{self, Json};
+
+#[cfg(not(test))]
+#[global_allocator]
+static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    // SAFETY: wasm32-unknown-unknown without threads runs on one thread only.
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
+/// A panic cannot happen in the parsers (see the lints in lib.rs); if one happens anyway, trap at once:
+/// the Promise in flight rejects and JavaScript sees an `internal_error`.
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The browser services, implemented in `js/host.ts`.
+    pub type JsHost;
+    #[wasm_bindgen(method)]
+    fn now(this: &JsHost) -> f64;
+    #[wasm_bindgen(method)]
+    fn random(this: &JsHost, out: &mut [u8]);
+    #[wasm_bindgen(method)]
+    fn http(this: &JsHost, method: &str, url: &str, body: Option<String>) -> Promise;
+    #[wasm_bindgen(method)]
+    fn digest(this: &JsHost, hash: &str, data: &[u8]) -> Promise;
+    #[wasm_bindgen(method)]
+    #[allow(clippy::too_many_arguments)]
+    fn verify(this: &JsHost, name: &str, hash: &str, curve: &str, salt: u32, jwk: &str, data: &[u8], sig: &[u8]) -> Promise;
+    #[wasm_bindgen(method, js_name = storageGet)]
+    fn storage_get(this: &JsHost, key: &str) -> Option<String>;
+    #[wasm_bindgen(method, js_name = storageSet)]
+    fn storage_set(this: &JsHost, key: &str, value: &str) -> bool;
+    #[wasm_bindgen(method, js_name = storageRemove)]
+    fn storage_remove(this: &JsHost, key: &str);
+    #[wasm_bindgen(method, js_name = storageKeys)]
+    fn storage_keys(this: &JsHost, prefix: &str) -> Array;
+    #[wasm_bindgen(method, js_name = replaceUrl)]
+    fn replace_url(this: &JsHost, url: &str);
+
+    /// `{ status, body }` as `js/host.ts` resolves it.
+    type HttpResult;
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &HttpResult) -> u16;
+    #[wasm_bindgen(method, getter)]
+    fn body(this: &HttpResult) -> String;
+}
+
+async fn http(host: &JsHost, method: &str, url: &str, body: Option<String>) -> Result<HttpResponse> {
+    let r = JsFuture::from(host.http(method, url, body))
+        .await
+        .map_err(|_| OidcError::new(ErrorCode::NetworkError, "the request failed before a response arrived"))?;
+    let r: HttpResult = r.unchecked_into();
+    Ok(HttpResponse { status: r.status(), body: r.body() })
+}
+
+fn crypto_error(_: JsValue) -> OidcError {
+    OidcError::new(ErrorCode::CryptoUnavailable, "WebCrypto refused the key or the algorithm")
+}
+
+impl Host for JsHost {
+    fn now(&self) -> f64 {
+        JsHost::now(self)
+    }
+    fn random32(&self) -> [u8; 32] {
+        let mut b = [0u8; 32];
+        self.random(&mut b);
+        b
+    }
+    async fn get(&self, url: &str) -> Result<HttpResponse> {
+        http(self, "GET", url, None).await
+    }
+    async fn post_form(&self, url: &str, body: &str) -> Result<HttpResponse> {
+        http(self, "POST", url, Some(body.into())).await
+    }
+    async fn digest(&self, hash: &'static str, data: &[u8]) -> Result<Vec<u8>> {
+        let v = JsFuture::from(JsHost::digest(self, hash, data)).await.map_err(crypto_error)?;
+        Ok(js_sys::Uint8Array::new(&v).to_vec())
+    }
+    async fn verify(&self, p: WebCryptoParams, jwk: &str, data: &[u8], sig: &[u8]) -> Result<bool> {
+        let v = JsFuture::from(JsHost::verify(self, p.name, p.hash, p.named_curve, p.salt_length, jwk, data, sig))
+            .await
+            .map_err(crypto_error)?;
+        Ok(v.as_bool() == Some(true))
+    }
+    fn storage_get(&self, key: &str) -> Option<String> {
+        JsHost::storage_get(self, key)
+    }
+    fn storage_set(&self, key: &str, value: &str) -> bool {
+        JsHost::storage_set(self, key, value)
+    }
+    fn storage_remove(&self, key: &str) {
+        JsHost::storage_remove(self, key)
+    }
+    fn storage_keys(&self, prefix: &str) -> Vec<String> {
+        JsHost::storage_keys(self, prefix).iter().filter_map(|k| k.as_string()).collect()
+    }
+    fn replace_url(&self, url: &str) {
+        JsHost::replace_url(self, url)
+    }
+}
+
+/// Errors cross as `[code, message, oauthError?, oauthDescription?]`; `js/errors.ts` makes an `OidcError`.
+fn to_js(e: OidcError) -> JsValue {
+    let a = Array::new();
+    a.push(&JsValue::from_str(e.code.as_str()));
+    a.push(&JsValue::from_str(e.detail));
+    if let Some(x) = e.oauth_error {
+        a.push(&JsValue::from_str(&x));
+        if let Some(d) = e.oauth_description {
+            a.push(&JsValue::from_str(&d));
+        }
+    }
+    a.into()
+}
+
+/// The client as JavaScript sees it. Every method returns quickly; the async ones return Promises.
+#[wasm_bindgen]
+pub struct Core {
+    inner: Rc<Client<JsHost>>,
+}
+
+#[wasm_bindgen]
+impl Core {
+    /// `config` is the JSON text of the object given to `createClient`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: &str, host: JsHost) -> core::result::Result<Core, JsValue> {
+        let config = Config::from_json(config).map_err(to_js)?;
+        Ok(Core { inner: Rc::new(Client::new(config, host)) })
+    }
+
+    /// Fetches and checks the provider metadata (cached).
+    pub fn discover(&self) -> Promise {
+        let c = self.inner.clone();
+        future_to_promise(async move { c.metadata().await.map(|_| JsValue::UNDEFINED).map_err(to_js) })
+    }
+
+    /// `options` is the JSON text of `{ returnTo?, extraParams? }`; resolves to the authorization URL.
+    pub fn login(&self, options: String) -> Promise {
+        let c = self.inner.clone();
+        future_to_promise(async move {
+            let (return_to, extra) = login_options(&options).map_err(to_js)?;
+            c.login(return_to, &extra).await.map(|u| JsValue::from_str(&u)).map_err(to_js)
+        })
+    }
+
+    /// Resolves to the JSON text `{"user":{...claims},"returnTo":...}`.
+    #[wasm_bindgen(js_name = handleCallback)]
+    pub fn handle_callback(&self, url: String) -> Promise {
+        let c = self.inner.clone();
+        future_to_promise(async move {
+            let r = c.handle_callback(&url).await.map_err(to_js)?;
+            let mut out = String::from("{\"user\":");
+            out.push_str(&r.claims_text);
+            if let Some(rt) = r.return_to {
+                out.push_str(",\"returnTo\":");
+                json::write_str(&mut out, &rt);
+            }
+            out.push('}');
+            Ok(JsValue::from_str(&out))
+        })
+    }
+
+    /// The verified ID-token claims as JSON text, or undefined when signed out.
+    pub fn user(&self) -> Option<String> {
+        self.inner.user()
+    }
+}
+
+fn login_options(text: &str) -> Result<(Option<String>, Vec<(String, String)>)> {
+    let bad = || OidcError::new(ErrorCode::InvalidConfig, "login options: returnTo must be a string and extraParams an object of strings");
+    let v = Json::parse_object(text, ErrorCode::InvalidConfig)?;
+    let return_to = match v.get("returnTo") {
+        None | Some(Json::Null) => None,
+        Some(Json::Str(s)) => Some(s.clone()),
+        _ => return Err(bad()),
+    };
+    let extra = match v.get("extraParams") {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::Obj(members)) => members
+            .iter()
+            .map(|(k, val)| val.as_str().map(|s| (k.clone(), s.to_string())))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(bad)?,
+        _ => return Err(bad()),
+    };
+    Ok((return_to, extra))
+}
