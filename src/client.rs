@@ -245,3 +245,7 @@ impl<H: Host> Client<H> {
 
 /// Only the error shapes cross into JavaScript; keep an alias for readers of `wasm.rs`.
 pub type ClientError = OidcError;
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;
