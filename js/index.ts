@@ -57,8 +57,8 @@ export interface CallbackResult {
 export interface OidcClient {
   /** Starts a login: navigates this tab to the provider's authorization endpoint. */
   login(options?: LoginOptions): Promise<void>;
-  /** On the redirect page: completes the login. Throws OidcError. */
-  handleCallback(url?: string): Promise<CallbackResult>;
+  /** On the redirect page: completes the login from `location.href`. Throws OidcError. */
+  handleCallback(): Promise<CallbackResult>;
   /** The verified ID-token claims of the signed-in user, or null. */
   getUser(): User | null;
 }
@@ -66,7 +66,10 @@ export interface OidcClient {
 let loaded: Promise<unknown> | undefined;
 
 function loadWasm(source: OidcConfig['wasm']): Promise<unknown> {
-  loaded ??= init({ module_or_path: source ?? new URL('./oidc_wasm_bg.wasm', import.meta.url) });
+  loaded ??= init({ module_or_path: source ?? new URL('./oidc_wasm_bg.wasm', import.meta.url) }).catch((e) => {
+    loaded = undefined; // a failed fetch (offline) may succeed on the next createClient
+    throw e;
+  });
   return loaded;
 }
 
@@ -95,8 +98,8 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
       const url: string = await call(core.login(JSON.stringify(options)));
       location.assign(url);
     },
-    async handleCallback(url: string = location.href) {
-      const text: string = await call(core.handleCallback(url));
+    async handleCallback() {
+      const text: string = await call(core.handleCallback(location.href));
       return JSON.parse(text) as CallbackResult;
     },
     getUser() {

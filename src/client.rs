@@ -27,8 +27,9 @@ use crate::jws::parse_compact_jws;
 use crate::transaction::{check_return_to, storage_key, LoginTransaction, LIFETIME_SECONDS, STORAGE_PREFIX};
 use crate::types::{AccessToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, State, TokenSet};
 
-/// An unknown `kid` triggers one JWKS refetch, but never twice within this many seconds.
-pub const JWKS_REFETCH_INTERVAL: f64 = 1.0;
+/// An unknown `kid` triggers one JWKS refetch, unless the cached set is younger than this (seconds):
+/// key rotation works, and a stream of bad tokens cannot make the client hammer the jwks_uri.
+pub const JWKS_REFETCH_INTERVAL: f64 = 5.0;
 
 /// What a signed-in session holds. Lives only in this struct, in the wasm instance's memory.
 pub struct Session {

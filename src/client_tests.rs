@@ -276,13 +276,13 @@ fn an_unknown_kid_refetches_the_jwks_once() {
     assert!(block_on(c.verify_id_token(&meta, &t1, Some(&Nonce::new("n")), &at)).is_ok());
     // The provider rotates to k2; a token signed with k2 triggers exactly one refetch and verifies.
     c.host.routes.borrow_mut().insert("https://op.example/jwks".into(), (200, jwks_json(&["k2"])));
-    c.host.now.set(NOW + 5.0);
+    c.host.now.set(NOW + 6.0);
     let t2 = id_token("k2", &claims("n"));
     assert!(block_on(c.verify_id_token(&meta, &t2, Some(&Nonce::new("n")), &at)).is_ok());
     let jwks_gets = || c.host.log.borrow().iter().filter(|l| l.ends_with("/jwks")).count();
     assert_eq!(jwks_gets(), 2);
     // A kid that exists nowhere: one refetch, then no_matching_key.
-    c.host.now.set(NOW + 10.0);
+    c.host.now.set(NOW + 12.0);
     let t3 = id_token("k3", &claims("n"));
     let e = block_on(c.verify_id_token(&meta, &t3, Some(&Nonce::new("n")), &at)).err().unwrap();
     assert_eq!(e.code, ErrorCode::NoMatchingKey);

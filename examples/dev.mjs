@@ -1,0 +1,58 @@
+// `npm start` (after the build): the local OpenID Provider plus the flow-explorer sample app.
+//   OP_PORT  (default 3001)  the provider, http://127.0.0.1:$OP_PORT
+//   APP_PORT (default 3000)  the app, http://127.0.0.1:$APP_PORT/ (redirect URI /callback)
+// Runs until Ctrl-C. The provider's state (sessions, grants) lives in memory and ends with the process.
+
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startProvider } from '../tests/op/provider.mjs';
+import { startApp } from './server.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const opPort = Number(process.env.OP_PORT ?? 3001);
+const appPort = Number(process.env.APP_PORT ?? 3000);
+const clientId = 'flow-explorer';
+
+if (!existsSync(resolve(root, 'dist', 'index.js'))) {
+  console.error('dist/index.js is missing: build the SDK first (node scripts/build.mjs, or npm start).');
+  process.exit(1);
+}
+
+function explainListenError(what, port, err) {
+  if (err?.code === 'EADDRINUSE') {
+    console.error(`Port ${port} (${what}) is already in use. Stop the other process or choose another port, e.g. ${what === 'app' ? 'APP_PORT' : 'OP_PORT'}=${port + 10} npm start`);
+  } else {
+    console.error(`Could not start the ${what}:`, err);
+  }
+  process.exit(1);
+}
+
+const app = await startApp({ port: appPort, root }).catch((err) => explainListenError('app', appPort, err));
+const op = await startProvider({
+  port: opPort,
+  clients: [{
+    client_id: clientId,
+    redirect_uris: [app.redirectUri],
+    post_logout_redirect_uris: [app.url],
+  }],
+}).catch((err) => explainListenError('provider', opPort, err));
+app.configure({ issuer: op.issuer, clientId });
+
+console.log('');
+console.log(`  OpenID Provider  ${op.issuer}   (client_id ${clientId}, redirect URI ${app.redirectUri})`);
+console.log(`  Sample app       ${app.url}`);
+console.log('');
+console.log(`  Open ${app.url} and sign in with any username/password`);
+console.log('  Ctrl-C stops both.');
+console.log('');
+
+let stopping = false;
+async function stop() {
+  if (stopping) process.exit(1);
+  stopping = true;
+  await Promise.allSettled([app.close(), op.close()]);
+  process.exit(0);
+}
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

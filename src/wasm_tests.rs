@@ -1,0 +1,381 @@
+//! ID-token verification end to end in headless Chromium, through the REAL browser host (`browserHost()`
+//! of `js/host.ts`, built to `build/test-host.js` by scripts/test.sh): WebCrypto `importKey`/`verify`
+//! and `digest` are the browser's own. Only `http` is replaced, by an in-memory JWKS server
+//! (`tests/wasm/fixture.js`), so no server is needed. Tokens are signed with keys WebCrypto generates.
+//!
+//! Every rejection asserts its exact error code and runs next to an accepting twin (the same setup with
+//! the one defect removed), so a rejection cannot come from a broken setup.
+//!
+//! Run: `node_modules/.bin/esbuild js/host.ts --format=esm --target=es2020 --outfile=build/test-host.js`
+//! then `CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --lib`.
+
+use js_sys::{Array, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+use crate::b64url;
+use crate::client::Client;
+use crate::config::Config;
+use crate::discovery::ProviderMetadata;
+use crate::error::ErrorCode::{self, *};
+use crate::json::Json;
+use crate::pkce::RANDOM_BYTES;
+use crate::types::{AccessToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier};
+use crate::wasm::JsHost;
+use crate::host::Host;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(module = "/tests/wasm/fixture.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = newKey)]
+    fn new_key(alg: &str, kid: &str, rsa_bits: u32) -> Promise;
+    #[wasm_bindgen(js_name = publicJwk)]
+    fn public_jwk(key: &JsValue) -> String;
+    #[wasm_bindgen(js_name = signJwt)]
+    fn sign_jwt(key: &JsValue, header: &str, payload: &str) -> Promise;
+    #[wasm_bindgen(js_name = derSignature)]
+    fn der_signature(token: &str) -> String;
+    #[wasm_bindgen(js_name = fakeHost)]
+    fn fake_host(jwks_uri: &str, jwks_list: Array) -> JsValue;
+    #[wasm_bindgen(js_name = httpCalls)]
+    fn http_calls(host: &JsValue) -> u32;
+    fn sleep(ms: u32) -> Promise;
+    #[wasm_bindgen(js_name = ed25519Supported)]
+    fn ed25519_supported() -> Promise;
+}
+
+const ISSUER: &str = "https://op.example";
+const CLIENT_ID: &str = "spa-client";
+const JWKS_URI: &str = "https://op.example/jwks";
+const NONCE: &str = "n-0S6_WzA2Mj";
+const ACCESS_TOKEN: &str = "access-token-for-the-api";
+
+fn metadata() -> ProviderMetadata {
+    let doc = format!(
+        r#"{{"issuer":"{ISSUER}","authorization_endpoint":"{ISSUER}/authorize","token_endpoint":"{ISSUER}/token",
+        "jwks_uri":"{JWKS_URI}","response_types_supported":["code"],"subject_types_supported":["public"],
+        "id_token_signing_alg_values_supported":["RS256","PS256","ES256","EdDSA","Ed25519"],
+        "code_challenge_methods_supported":["S256"]}}"#
+    );
+    ProviderMetadata::from_response(&IssuerUrl::new(ISSUER), &doc).ok().expect("test discovery document")
+}
+
+/// A generated key (a JS object from the fixture).
+struct Key(JsValue);
+
+async fn key(alg: &str, kid: &str) -> Key {
+    key_bits(alg, kid, 2048).await
+}
+
+async fn key_bits(alg: &str, kid: &str, bits: u32) -> Key {
+    Key(JsFuture::from(new_key(alg, kid, bits)).await.expect("WebCrypto generateKey"))
+}
+
+fn jwks(keys: &[&Key]) -> String {
+    let list: Vec<String> = keys.iter().map(|k| public_jwk(&k.0)).collect();
+    format!(r#"{{"keys":[{}]}}"#, list.join(","))
+}
+
+/// A client over the real browser host whose `http` serves `jwks_list` (n-th request, last repeats).
+struct Setup {
+    client: Client<JsHost>,
+    host: JsValue,
+    meta: ProviderMetadata,
+}
+
+impl Setup {
+    fn new(jwks_list: &[String]) -> Setup {
+        let list = Array::new();
+        for j in jwks_list {
+            list.push(&JsValue::from_str(j));
+        }
+        let host = fake_host(JWKS_URI, list);
+        let config = Config::from_json(&format!(
+            r#"{{"issuer":"{ISSUER}","clientId":"{CLIENT_ID}","redirectUri":"https://app.example/callback"}}"#
+        ))
+        .ok()
+        .expect("test config");
+        let client = Client::new(config, host.clone().unchecked_into::<JsHost>());
+        Setup { client, host, meta: metadata() }
+    }
+
+    fn http_calls(&self) -> u32 {
+        http_calls(&self.host)
+    }
+
+    async fn verify(&self, token: &str) -> Result<(Json, String), ErrorCode> {
+        self.client
+            .verify_id_token(&self.meta, token, Some(&Nonce::new(NONCE)), &AccessToken::new(ACCESS_TOKEN))
+            .await
+            .map_err(|e| e.code)
+    }
+
+    /// Accepted, and the claims handed back are the token's.
+    async fn accepts(&self, token: &str) {
+        let (claims, text) = match self.verify(token).await {
+            Ok(c) => c,
+            Err(code) => panic!("expected the token to be accepted, got {}", code.as_str()),
+        };
+        assert_eq!(claims.str_member("sub"), Some("user-1"));
+        assert_eq!(claims.str_member("iss"), Some(ISSUER));
+        assert_eq!(claims.str_member("nonce"), Some(NONCE));
+        assert!(text.contains("\"sub\":\"user-1\""), "claims text is the payload");
+    }
+
+    async fn rejects(&self, token: &str, code: ErrorCode) {
+        match self.verify(token).await {
+            Ok(_) => panic!("expected {}, but the token was accepted", code.as_str()),
+            Err(got) => assert_eq!(got.as_str(), code.as_str()),
+        }
+    }
+}
+
+fn now() -> f64 {
+    (js_sys::Date::now() / 1000.0).floor()
+}
+
+/// Valid claims for this client and login: iss, aud, sub, exp in the future, iat now, nonce; `extra` is
+/// appended inside the object (`,"at_hash":"..."`).
+fn claims(extra: &str) -> String {
+    let t = now();
+    format!(
+        r#"{{"iss":"{ISSUER}","aud":"{CLIENT_ID}","sub":"user-1","exp":{},"iat":{},"nonce":"{NONCE}"{extra}}}"#,
+        t + 300.0,
+        t
+    )
+}
+
+fn header(alg: &str, kid: &str) -> String {
+    format!(r#"{{"alg":"{alg}","kid":"{kid}","typ":"JWT"}}"#)
+}
+
+async fn sign(key: &Key, header: &str, payload: &str) -> String {
+    JsFuture::from(sign_jwt(&key.0, header, payload)).await.expect("WebCrypto sign").as_string().expect("token text")
+}
+
+/// A token for `alg` under `kid` with valid claims, signed by `key`.
+async fn token(key: &Key, alg: &str, kid: &str) -> String {
+    sign(key, &header(alg, kid), &claims("")).await
+}
+
+/// The token with one byte in the middle of its signature flipped.
+fn flip_signature_byte(token: &str) -> String {
+    let dot = token.rfind('.').expect("three parts");
+    let mut sig = b64url::decode(&token[dot + 1..]).expect("base64url signature");
+    let mid = sig.len() / 2;
+    sig[mid] ^= 0x01;
+    format!("{}.{}", &token[..dot], b64url::encode(&sig))
+}
+
+async fn good_signature_accepted(alg: &str) {
+    let k = key(alg, "k1").await;
+    let s = Setup::new(&[jwks(&[&k])]);
+    s.accepts(&token(&k, alg, "k1").await).await;
+    assert_eq!(s.http_calls(), 1, "one JWKS fetch");
+}
+
+async fn flipped_signature_byte_rejected(alg: &str) {
+    let k = key(alg, "k1").await;
+    let s = Setup::new(&[jwks(&[&k])]);
+    let t = token(&k, alg, "k1").await;
+    s.accepts(&t).await;
+    s.rejects(&flip_signature_byte(&t), SignatureInvalid).await;
+    s.accepts(&t).await;
+}
+
+#[wasm_bindgen_test]
+async fn rs256_good_signature_is_accepted() {
+    good_signature_accepted("RS256").await;
+}
+
+#[wasm_bindgen_test]
+async fn ps256_good_signature_is_accepted() {
+    good_signature_accepted("PS256").await;
+}
+
+#[wasm_bindgen_test]
+async fn es256_good_signature_is_accepted() {
+    good_signature_accepted("ES256").await;
+}
+
+#[wasm_bindgen_test]
+async fn rs256_flipped_signature_byte_is_signature_invalid() {
+    flipped_signature_byte_rejected("RS256").await;
+}
+
+#[wasm_bindgen_test]
+async fn ps256_flipped_signature_byte_is_signature_invalid() {
+    flipped_signature_byte_rejected("PS256").await;
+}
+
+#[wasm_bindgen_test]
+async fn es256_flipped_signature_byte_is_signature_invalid() {
+    flipped_signature_byte_rejected("ES256").await;
+}
+
+#[wasm_bindgen_test]
+async fn token_signed_by_another_key_with_the_same_kid_is_signature_invalid() {
+    for alg in ["RS256", "ES256"] {
+        let published = key(alg, "k1").await;
+        let attacker = key(alg, "k1").await;
+        let s = Setup::new(&[jwks(&[&published])]);
+        s.accepts(&token(&published, alg, "k1").await).await;
+        s.rejects(&token(&attacker, alg, "k1").await, SignatureInvalid).await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn key_of_the_wrong_type_under_the_kid_is_no_matching_key() {
+    let rsa = key("RS256", "k1").await;
+    let ec = key("ES256", "k1").await;
+    let t = token(&rsa, "RS256", "k1").await;
+    // Only an EC key is published under the token's kid while the token says RS256.
+    let wrong = Setup::new(&[jwks(&[&ec])]);
+    wrong.rejects(&t, NoMatchingKey).await;
+    assert_eq!(wrong.http_calls(), 1, "a set fetched just now is not refetched");
+    // Twin: the RSA key published under that kid.
+    Setup::new(&[jwks(&[&rsa])]).accepts(&t).await;
+}
+
+#[wasm_bindgen_test]
+async fn rsa_1024_key_is_no_matching_key() {
+    let weak = key_bits("RS256", "k1", 1024).await;
+    let s = Setup::new(&[jwks(&[&weak])]);
+    s.rejects(&token(&weak, "RS256", "k1").await, NoMatchingKey).await;
+    // Twin: the same setup with a 2048-bit key.
+    let strong = key_bits("RS256", "k1", 2048).await;
+    Setup::new(&[jwks(&[&strong])]).accepts(&token(&strong, "RS256", "k1").await).await;
+}
+
+#[wasm_bindgen_test]
+async fn es256_der_signature_is_rejected() {
+    let k = key("ES256", "k1").await;
+    let s = Setup::new(&[jwks(&[&k])]);
+    let t = token(&k, "ES256", "k1").await;
+    let der = der_signature(&t);
+    let der_len = b64url::decode(&der[der.rfind('.').unwrap() + 1..]).unwrap().len();
+    assert!((70..=72).contains(&der_len), "the fixture made a DER signature ({der_len} bytes)");
+    s.rejects(&der, SignatureInvalid).await;
+    s.accepts(&t).await; // twin: the same signature as R‖S
+}
+
+/// OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token (computed here with
+/// the `sha2` crate, independently of the WebCrypto digest the client uses).
+fn at_hash(access_token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(access_token.as_bytes());
+    b64url::encode(&d[..16])
+}
+
+#[wasm_bindgen_test]
+async fn at_hash_is_checked_with_webcrypto_digest() {
+    for alg in ["RS256", "ES256"] {
+        let k = key(alg, "k1").await;
+        let s = Setup::new(&[jwks(&[&k])]);
+        let right = sign(&k, &header(alg, "k1"), &claims(&format!(r#","at_hash":"{}""#, at_hash(ACCESS_TOKEN)))).await;
+        s.accepts(&right).await;
+        let wrong = sign(&k, &header(alg, "k1"), &claims(&format!(r#","at_hash":"{}""#, at_hash("another-token")))).await;
+        s.rejects(&wrong, AtHashMismatch).await;
+        // The full digest instead of its left half is wrong too.
+        let full = {
+            use sha2::{Digest, Sha256};
+            b64url::encode(&Sha256::digest(ACCESS_TOKEN.as_bytes()))
+        };
+        let long = sign(&k, &header(alg, "k1"), &claims(&format!(r#","at_hash":"{full}""#))).await;
+        s.rejects(&long, AtHashMismatch).await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn key_rotation_refetches_the_jwks_exactly_once() {
+    let old = key("RS256", "old").await;
+    let new = key("RS256", "new").await;
+    // The provider serves first a set without the new kid, then (after rotating) one with it.
+    let s = Setup::new(&[jwks(&[&old]), jwks(&[&old, &new])]);
+    s.accepts(&token(&old, "RS256", "old").await).await;
+    assert_eq!(s.http_calls(), 1);
+    // Past the refetch interval (client::JWKS_REFETCH_INTERVAL, 1 s) a token with the unknown kid
+    // triggers exactly one refetch and is accepted.
+    JsFuture::from(sleep(1100)).await.expect("sleep");
+    let t = token(&new, "RS256", "new").await;
+    s.accepts(&t).await;
+    assert_eq!(s.http_calls(), 2, "exactly one refetch");
+    // The refreshed set is cached: neither key costs another request.
+    s.accepts(&t).await;
+    s.accepts(&token(&old, "RS256", "old").await).await;
+    assert_eq!(s.http_calls(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn key_rotation_refetch_is_rate_limited() {
+    let old = key("RS256", "old").await;
+    let new = key("RS256", "new").await;
+    let s = Setup::new(&[jwks(&[&old]), jwks(&[&old, &new])]);
+    s.accepts(&token(&old, "RS256", "old").await).await;
+    // Within the refetch interval of the last fetch, an unknown kid does not cause a request.
+    s.rejects(&token(&new, "RS256", "new").await, NoMatchingKey).await;
+    assert_eq!(s.http_calls(), 1, "no refetch within the interval");
+    // A kid the provider never publishes: one refetch (after the interval), then no_matching_key.
+    JsFuture::from(sleep(1100)).await.expect("sleep");
+    let stranger = key("RS256", "stranger").await;
+    s.rejects(&token(&stranger, "RS256", "stranger").await, NoMatchingKey).await;
+    assert_eq!(s.http_calls(), 2, "one refetch, not more");
+    s.accepts(&token(&new, "RS256", "new").await).await; // twin: the refetched set has the new key
+    assert_eq!(s.http_calls(), 2);
+}
+
+// RFC 7636 Appendix B.
+const PKCE_OCTETS: [u8; RANDOM_BYTES] = [
+    116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37, 77, 105, 214, 191, 240,
+    91, 88, 5, 88, 83, 132, 141, 121,
+];
+
+#[wasm_bindgen_test]
+async fn pkce_challenge_through_the_browser_digest_is_rfc7636_appendix_b() {
+    let s = Setup::new(&[]);
+    let verifier = PkceCodeVerifier::from_random(&PKCE_OCTETS);
+    assert_eq!(verifier.as_str(), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+    let sha = s.client.host.digest("SHA-256", verifier.as_str().as_bytes()).await.ok().expect("WebCrypto digest");
+    assert_eq!(PkceCodeChallenge::from_sha256(&sha).as_str(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    // And the challenge `login` puts into the authorization URL is that of the stored verifier.
+    assert_eq!(s.http_calls(), 0);
+}
+
+async fn ed25519_available() -> bool {
+    let ok = JsFuture::from(ed25519_supported()).await.ok().and_then(|v| v.as_bool()) == Some(true);
+    if !ok {
+        web_sys_free_log("Ed25519 is not available in this browser's WebCrypto: test skipped");
+    }
+    ok
+}
+
+fn web_sys_free_log(msg: &str) {
+    wasm_bindgen_test::console_log!("{}", msg);
+}
+
+#[wasm_bindgen_test]
+async fn ed25519_good_signature_is_accepted() {
+    if !ed25519_available().await {
+        return;
+    }
+    let k = key("EdDSA", "ed").await;
+    let s = Setup::new(&[jwks(&[&k])]);
+    // Both names: the polymorphic `EdDSA` (RFC 8037) and the fully-specified `Ed25519` (RFC 9864).
+    s.accepts(&token(&k, "EdDSA", "ed").await).await;
+    s.accepts(&token(&k, "Ed25519", "ed").await).await;
+}
+
+#[wasm_bindgen_test]
+async fn ed25519_flipped_signature_byte_is_signature_invalid() {
+    if !ed25519_available().await {
+        return;
+    }
+    let k = key("EdDSA", "ed").await;
+    let s = Setup::new(&[jwks(&[&k])]);
+    let t = token(&k, "EdDSA", "ed").await;
+    s.accepts(&t).await;
+    s.rejects(&flip_signature_byte(&t), SignatureInvalid).await;
+}
