@@ -8,7 +8,8 @@ export type OidcErrorCode =
   | 'jwt_malformed' | 'alg_not_allowed' | 'header_unsupported' | 'jwks_invalid' | 'no_matching_key'
   | 'signature_invalid' | 'crypto_unavailable' | 'claim_iss' | 'claim_aud' | 'claim_azp' | 'claim_exp'
   | 'claim_iat' | 'claim_nbf' | 'claim_nonce' | 'claim_sub' | 'at_hash_mismatch' | 'refresh_id_token_mismatch'
-  | 'userinfo_sub_mismatch' | 'not_signed_in' | 'storage_unavailable' | 'internal_error';
+  | 'userinfo_sub_mismatch' | 'not_signed_in' | 'storage_unavailable' | 'session_ended'
+  | 'request_not_replayable' | 'internal_error';
 
 export class OidcError extends Error {
   /** Stable machine-readable code. */

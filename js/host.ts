@@ -1,5 +1,6 @@
 // The browser side of the core's one boundary (src/host.rs): fetch, WebCrypto, randomness, clock,
-// the sessionStorage that holds the single-use login transaction, and history.replaceState.
+// the sessionStorage that holds the single-use login transaction, history.replaceState, and the
+// cross-tab primitives (Web Locks, a counter in IndexedDB, BroadcastChannel).
 // It makes no protocol decision: the Rust core says what to fetch, which key and algorithm to verify
 // with, and what to store.
 
@@ -10,8 +11,38 @@ const keys = new Map<string, Promise<CryptoKey>>();
 
 export interface HttpResult { status: number; body: string }
 
+// The shared generation counter: one number per app (issuer + client) in IndexedDB, read and written
+// only while holding the app's Web Lock, so every tab sees the latest. Never a token.
+let db: Promise<IDBDatabase | undefined> | undefined;
+function openDb(): Promise<IDBDatabase | undefined> {
+  db ??= new Promise((resolve) => {
+    try {
+      const req = indexedDB.open('oidc-wasm', 1);
+      req.onupgradeneeded = () => req.result.createObjectStore('generation');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => resolve(undefined);
+    } catch {
+      resolve(undefined); // no IndexedDB: tabs still coordinate by lock and BroadcastChannel alone
+    }
+  });
+  return db;
+}
+async function generationStore<T>(mode: IDBTransactionMode, use: (s: IDBObjectStore) => IDBRequest | undefined): Promise<T | undefined> {
+  const d = await openDb();
+  if (!d) return undefined;
+  return new Promise((resolve) => {
+    const tx = d.transaction('generation', mode);
+    const req = use(tx.objectStore('generation'));
+    tx.oncomplete = () => resolve(req?.result as T);
+    tx.onerror = tx.onabort = () => resolve(undefined);
+  });
+}
+
 export function browserHost() {
   return {
+    /** Set by the wrapper: this tab's BroadcastChannel for the app (it also listens on it). */
+    channel: undefined as BroadcastChannel | undefined,
+
     now: (): number => Date.now() / 1000,
 
     random: (out: Uint8Array): void => {
@@ -71,5 +102,24 @@ export function browserHost() {
     replaceUrl: (url: string): void => {
       history.replaceState(history.state, '', url);
     },
+
+    /** Resolves, once the exclusive lock is granted, to the function that releases it. */
+    lock(name: string): Promise<() => void> {
+      const locks = globalThis.navigator?.locks;
+      if (!locks) return Promise.resolve(() => {});
+      return new Promise((granted) => {
+        locks.request(name, () => new Promise<void>((release) => granted(() => release())));
+      });
+    },
+    async sharedGeneration(name: string): Promise<number> {
+      return (await generationStore<number>('readonly', (s) => s.get(name))) ?? 0;
+    },
+    async setSharedGeneration(name: string, generation: number): Promise<void> {
+      await generationStore('readwrite', (s) => s.put(generation, name));
+    },
+    broadcast(message: string): void {
+      this.channel?.postMessage(message);
+    },
+    sleep: (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms)),
   };
 }

@@ -26,6 +26,11 @@ export interface OidcConfig {
   postLogoutRedirectUri?: string;
   /** Leeway for exp/iat/nbf in seconds (0-600). Default 60. */
   clockToleranceSeconds?: number;
+  /** Origins (scheme://host[:port]) whose URLs `fetchWithToken` may send the access token to.
+   * Default: this page's origin only. Every other URL is fetched without it. */
+  apiOrigins?: string[];
+  /** Refresh this many seconds before the access token's `expires_in` runs out. Default 30. */
+  refreshMarginSeconds?: number;
   /** Where to load the wasm from, for hosts where `new URL('./oidc_wasm_bg.wasm', import.meta.url)`
    * does not resolve (CDNs, strict CSP setups): a URL, a Response, bytes or a compiled module. */
   wasm?: string | URL | Response | BufferSource | WebAssembly.Module;
@@ -54,6 +59,23 @@ export interface CallbackResult {
   returnTo?: string;
 }
 
+export interface LogoutOptions {
+  /** Where the provider sends the browser after logout (must be registered there). Default:
+   * `postLogoutRedirectUri` from the config. */
+  returnTo?: string;
+}
+
+export interface OidcEvents {
+  /** A user signed in (here or in another tab) or out. */
+  userChanged: (user: User | null) => void;
+  /** New tokens arrived (a refresh here or in another tab). */
+  tokensRefreshed: () => void;
+  /** The session ended: logout (here or in another tab), or the provider refused the refresh token. */
+  sessionEnded: () => void;
+  /** A failure not thrown to a caller, such as a background refresh that failed while the token still worked. */
+  error: (error: OidcError) => void;
+}
+
 export interface OidcClient {
   /** Starts a login: navigates this tab to the provider's authorization endpoint. */
   login(options?: LoginOptions): Promise<void>;
@@ -61,6 +83,16 @@ export interface OidcClient {
   handleCallback(): Promise<CallbackResult>;
   /** The verified ID-token claims of the signed-in user, or null. */
   getUser(): User | null;
+  isAuthenticated(): boolean;
+  /** `fetch`, with `Authorization: Bearer <access token>` for URLs on `apiOrigins` only. Refreshes ahead of
+   * expiry; on a 401 `invalid_token` challenge refreshes once and retries once. */
+  fetchWithToken(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Refreshes the tokens now (one request however many callers; one tab at a time). */
+  refresh(): Promise<void>;
+  /** Ends the session in every tab, revokes the refresh token, and navigates to the provider's logout. */
+  logout(options?: LogoutOptions): Promise<void>;
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<E extends keyof OidcEvents>(event: E, handler: OidcEvents[E]): () => void;
 }
 
 let loaded: Promise<unknown> | undefined;
@@ -81,17 +113,83 @@ async function call<T>(p: Promise<T>): Promise<T> {
   }
 }
 
-/** Creates a client: loads the wasm core, then fetches and checks the provider's discovery document. */
+/** How long a new tab waits for an open tab of the same app to hand its session over. */
+const HANDOFF_WAIT_MS = 500;
+
+/** Creates a client: loads the wasm core, fetches and checks the provider's discovery document, and
+ * takes over the session of an open tab of the same app, if there is one. */
 export async function createClient(config: OidcConfig): Promise<OidcClient> {
   const { wasm, ...settings } = config;
   await call(loadWasm(wasm));
+  const host = browserHost();
   let core: Core;
   try {
-    core = new Core(JSON.stringify(settings), browserHost() as never);
+    core = new Core(JSON.stringify({ ...settings, appOrigin: location.origin }), host as never);
   } catch (e) {
     throw toOidcError(e);
   }
   await call(core.discover());
+
+  const handlers: { [E in keyof OidcEvents]: Set<OidcEvents[E]> } = {
+    userChanged: new Set(), tokensRefreshed: new Set(), sessionEnded: new Set(), error: new Set(),
+  };
+  const emit = <E extends keyof OidcEvents>(event: E, ...args: Parameters<OidcEvents[E]>) => {
+    for (const h of handlers[event]) {
+      try {
+        (h as (...a: unknown[]) => void)(...args);
+      } catch (e) {
+        queueMicrotask(() => { throw e; }); // an app handler's bug must not break the SDK
+      }
+    }
+  };
+  const getUser = (): User | null => {
+    const claims = core.user();
+    return claims === undefined ? null : (JSON.parse(claims) as User);
+  };
+  // Runs a core call; afterwards reports what changed: a session that ended, an absorbed failure.
+  async function track<T>(p: Promise<T>): Promise<T> {
+    const before = core.isAuthenticated();
+    try {
+      return await call(p);
+    } finally {
+      const absorbed = core.takeBackgroundError();
+      if (absorbed !== undefined) emit('error', toOidcError(absorbed));
+      if (before && !core.isAuthenticated()) {
+        emit('sessionEnded');
+        emit('userChanged', null);
+      }
+    }
+  }
+
+  // Tabs of the same app share one session, memory to memory.
+  const name = core.coordinationName();
+  let handedOver: (() => void) | undefined;
+  if (typeof BroadcastChannel !== 'undefined') {
+    const channel = new BroadcastChannel(name);
+    host.channel = channel;
+    channel.onmessage = (e: MessageEvent) => {
+      if (typeof e.data !== 'string') return;
+      switch (core.onMessage(e.data)) {
+        case 'signedIn': emit('userChanged', getUser()); handedOver?.(); break;
+        case 'refreshed': emit('tokensRefreshed'); break;
+        case 'ended': emit('sessionEnded'); emit('userChanged', null); break;
+      }
+    };
+  }
+  // Each live tab holds a shared "present" lock; a new tab asks for the session only if one exists.
+  const locks = globalThis.navigator?.locks;
+  if (locks && host.channel) {
+    const others = (await locks.query()).held?.some((l) => l.name === `${name}|tab`);
+    locks.request(`${name}|tab`, { mode: 'shared' }, () => new Promise<void>(() => {}));
+    if (others) {
+      await new Promise<void>((done) => {
+        handedOver = done;
+        setTimeout(done, HANDOFF_WAIT_MS);
+        core.askOtherTabs();
+      });
+      handedOver = undefined;
+    }
+  }
 
   return {
     async login(options: LoginOptions = {}) {
@@ -99,12 +197,49 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
       location.assign(url);
     },
     async handleCallback() {
-      const text: string = await call(core.handleCallback(location.href));
-      return JSON.parse(text) as CallbackResult;
+      const text: string = await track(core.handleCallback(location.href));
+      const result = JSON.parse(text) as CallbackResult;
+      emit('userChanged', result.user);
+      return result;
     },
-    getUser() {
-      const claims = core.user();
-      return claims === undefined ? null : (JSON.parse(claims) as User);
+    getUser,
+    isAuthenticated: () => core.isAuthenticated(),
+
+    async fetchWithToken(input: RequestInfo | URL, init?: RequestInit) {
+      const request = new Request(input, init);
+      const auth: string | undefined = await track(core.authorization(request.url));
+      if (auth === undefined) return fetch(request);
+      // A streamed body can be sent once only; anything else is kept for one retry.
+      const streamed = typeof ReadableStream !== 'undefined' && init?.body instanceof ReadableStream;
+      const spare = streamed ? undefined : request.clone();
+      request.headers.set('authorization', auth);
+      const res = await fetch(request);
+      if (res.status !== 401) return res;
+      const retry: boolean = await track(core.afterUnauthorized(auth, res.headers.get('www-authenticate') ?? ''));
+      if (!retry) return res;
+      if (!spare) {
+        throw new OidcError('request_not_replayable',
+          'the API refused the access token and the request body was a stream that cannot be sent again; the tokens were refreshed, so send the request again');
+      }
+      const again: string | undefined = await track(core.authorization(spare.url));
+      if (again !== undefined) spare.headers.set('authorization', again);
+      return fetch(spare);
+    },
+
+    async refresh() {
+      await track(core.refresh());
+      emit('tokensRefreshed');
+    },
+
+    async logout(options: LogoutOptions = {}) {
+      const url: string | undefined = await track(core.logout(options.returnTo ?? undefined));
+      if (url !== undefined) location.assign(url);
+      else if (options.returnTo) location.assign(options.returnTo);
+    },
+
+    on(event, handler) {
+      handlers[event].add(handler as never);
+      return () => { handlers[event].delete(handler as never); };
     },
   };
 }

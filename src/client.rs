@@ -10,7 +10,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 use alloc::rc::Rc;
 
 use crate::authorization::{build_authorization_url, AuthorizationRequest};
@@ -18,28 +18,20 @@ use crate::b64url;
 use crate::callback::{parse_callback, require_state, scrubbed_url, validate_auth_response};
 use crate::config::Config;
 use crate::discovery::{discovery_url, ProviderMetadata};
-use crate::error::{fail, ErrorCode::*, OidcError, Result};
+use crate::error::{fail, ErrorCode::*, Result};
 use crate::host::Host;
+use crate::refresh::Flight;
+use crate::session::Session;
 use crate::id_token::{at_hash_matches, IdTokenVerifier};
 use crate::json::Json;
 use crate::jwks::Jwks;
 use crate::jws::parse_compact_jws;
 use crate::transaction::{check_return_to, storage_key, LoginTransaction, LIFETIME_SECONDS, STORAGE_PREFIX};
-use crate::types::{AccessToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, State, TokenSet};
+use crate::types::{AccessToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, State};
 
 /// An unknown `kid` triggers one JWKS refetch, unless the cached set is younger than this (seconds):
 /// key rotation works, and a stream of bad tokens cannot make the client hammer the jwks_uri.
 pub const JWKS_REFETCH_INTERVAL: f64 = 5.0;
-
-/// What a signed-in session holds. Lives only in this struct, in the wasm instance's memory.
-pub struct Session {
-    pub tokens: TokenSet,
-    /// The verified ID-token claims, as JSON text (for the app) and parsed (for later checks).
-    pub claims_text: String,
-    pub claims: Json,
-    /// Unix seconds when the access token expires, if the provider said.
-    pub expires_at: Option<f64>,
-}
 
 pub struct CallbackResult {
     pub claims_text: String,
@@ -52,7 +44,17 @@ pub struct Client<H: Host> {
     verifier: IdTokenVerifier,
     metadata: RefCell<Option<Rc<ProviderMetadata>>>,
     jwks: RefCell<Option<(Rc<Jwks>, f64)>>,
-    session: RefCell<Option<Session>>,
+    pub(crate) session: RefCell<Option<Session>>,
+    /// This tab's place in the cross-tab order of session states (see `session.rs`).
+    pub(crate) generation: Cell<u64>,
+    /// The refresh in flight, shared by every caller that needs it (see `refresh.rs`).
+    pub(crate) flight: RefCell<Option<Rc<Flight>>>,
+    /// After a failed refresh while the access token is still valid: no new try before this time.
+    pub(crate) retry_after: Cell<f64>,
+    pub(crate) failures: Cell<u32>,
+    /// A refresh failure that did not fail the call (the token was still valid), for the app's
+    /// 'error' event; taken by the wrapper.
+    pub(crate) background_error: RefCell<Option<crate::error::OidcError>>,
 }
 
 impl<H: Host> Client<H> {
@@ -62,7 +64,19 @@ impl<H: Host> Client<H> {
             client_id: config.client_id.clone(),
             clock_tolerance: config.clock_tolerance,
         };
-        Client { host, config, verifier, metadata: RefCell::new(None), jwks: RefCell::new(None), session: RefCell::new(None) }
+        Client {
+            host,
+            config,
+            verifier,
+            metadata: RefCell::new(None),
+            jwks: RefCell::new(None),
+            session: RefCell::new(None),
+            generation: Cell::new(0),
+            flight: RefCell::new(None),
+            retry_after: Cell::new(0.0),
+            failures: Cell::new(0),
+            background_error: RefCell::new(None),
+        }
     }
 
     /// The provider metadata, fetched once and cached (OIDC Discovery §4).
@@ -176,7 +190,7 @@ impl<H: Host> Client<H> {
         };
         let (claims, claims_text) = self.verify_id_token(&meta, &id_token, Some(&tx.nonce), &tokens.access_token).await?;
         let expires_at = tokens.expires_in.map(|s| self.host.now() + s);
-        *self.session.borrow_mut() = Some(Session { tokens, claims_text: claims_text.clone(), claims, expires_at });
+        self.install_session(Session { tokens, claims_text: claims_text.clone(), claims, expires_at }).await;
         Ok(CallbackResult { claims_text, return_to: tx.return_to })
     }
 
@@ -206,13 +220,23 @@ impl<H: Host> Client<H> {
         }
         let params = jws.alg.webcrypto();
         let mut verified = false;
+        let mut checked_any = false;
+        let mut refused = None;
         for key in candidates {
-            if self.host.verify(params, &key.import_json(), jws.signing_input.as_bytes(), &jws.signature).await? {
-                verified = true;
-                break;
+            match self.host.verify(params, &key.import_json(), jws.signing_input.as_bytes(), &jws.signature).await {
+                Ok(true) => {
+                    verified = true;
+                    break;
+                }
+                Ok(false) => checked_any = true,
+                // WebCrypto refused this key (say, an EC point off the curve): try the next one.
+                Err(e) => refused = Some(e),
             }
         }
         if !verified {
+            if let (false, Some(e)) = (checked_any, refused) {
+                return Err(e); // every candidate was refused: the browser cannot verify this at all
+            }
             return fail(SignatureInvalid, "the ID token's signature does not verify with the provider's key");
         }
 
@@ -235,17 +259,24 @@ impl<H: Host> Client<H> {
         self.session.borrow().as_ref().map(|s| s.claims_text.clone())
     }
 
-    pub fn session(&self) -> core::cell::Ref<'_, Option<Session>> {
-        self.session.borrow()
+    /// The last refresh failure that was absorbed because the access token was still valid.
+    pub fn take_background_error(&self) -> Option<crate::error::OidcError> {
+        self.background_error.borrow_mut().take()
     }
 
-    pub fn set_session(&self, s: Option<Session>) {
-        *self.session.borrow_mut() = s;
+    pub fn is_authenticated(&self) -> bool {
+        self.session.borrow().is_some()
+    }
+
+    /// The name of this app's cross-tab lock, generation counter and channel: one per issuer and client.
+    pub fn coordination_name(&self) -> String {
+        let mut n = String::from("oidc-wasm|");
+        n.push_str(self.config.issuer.as_str());
+        n.push('|');
+        n.push_str(self.config.client_id.as_str());
+        n
     }
 }
-
-/// Only the error shapes cross into JavaScript; keep an alias for readers of `wasm.rs`.
-pub type ClientError = OidcError;
 
 #[cfg(test)]
 #[path = "client_tests.rs"]

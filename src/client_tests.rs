@@ -8,6 +8,7 @@ use crate::error::ErrorCode;
 use crate::host::HttpResponse;
 use crate::jwks::tests::rsa_n;
 use core::cell::{Cell, RefCell};
+use core::future::Future;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use std::collections::BTreeMap;
 
@@ -25,6 +26,36 @@ struct FakeHost {
     storage: RefCell<BTreeMap<String, String>>,
     /// Every observable effect, in order: "GET url", "POST url body", "replace url".
     log: RefCell<Vec<String>>,
+    /// When closed, token requests wait until it opens (to hold a refresh in flight).
+    gate: Gate,
+    shared_generation: Cell<u64>,
+    broadcasts: RefCell<Vec<String>>,
+    locks: Cell<u32>,
+}
+
+#[derive(Default)]
+struct Gate {
+    closed: Cell<bool>,
+    wakers: RefCell<Vec<core::task::Waker>>,
+}
+
+impl Gate {
+    fn open(&self) {
+        self.closed.set(false);
+        for w in self.wakers.borrow_mut().drain(..) {
+            w.wake();
+        }
+    }
+    fn wait(&self) -> impl core::future::Future<Output = ()> + '_ {
+        core::future::poll_fn(move |cx| {
+            if self.closed.get() {
+                self.wakers.borrow_mut().push(cx.waker().clone());
+                core::task::Poll::Pending
+            } else {
+                core::task::Poll::Ready(())
+            }
+        })
+    }
 }
 
 impl Host for FakeHost {
@@ -44,6 +75,7 @@ impl Host for FakeHost {
     }
     async fn post_form(&self, url: &str, body: &str) -> Result<HttpResponse> {
         self.log.borrow_mut().push(format!("POST {url} {body}"));
+        self.gate.wait().await;
         let (status, body) = self.token_response.borrow().clone();
         Ok(HttpResponse { status, body })
     }
@@ -55,6 +87,10 @@ impl Host for FakeHost {
         })
     }
     async fn verify(&self, _: WebCryptoParams, jwk: &str, data: &[u8], sig: &[u8]) -> Result<bool> {
+        // A key WebCrypto would refuse to import (the fake marks it by its exponent "AQAC").
+        if jwk.contains("\"e\":\"AQAC\"") {
+            return Err(crate::error::OidcError::new(ErrorCode::CryptoUnavailable, "refused"));
+        }
         Ok(fake_sign(jwk, data) == sig)
     }
     fn storage_get(&self, key: &str) -> Option<String> {
@@ -72,6 +108,29 @@ impl Host for FakeHost {
     }
     fn replace_url(&self, url: &str) {
         self.log.borrow_mut().push(format!("replace {url}"));
+    }
+    type Lock = ();
+    async fn lock(&self, _: &str) {
+        self.locks.set(self.locks.get() + 1);
+    }
+    fn unlock(&self, _: ()) {}
+    async fn shared_generation(&self, _: &str) -> u64 {
+        self.shared_generation.get()
+    }
+    async fn set_shared_generation(&self, _: &str, g: u64) {
+        self.shared_generation.set(g);
+    }
+    fn broadcast(&self, m: &str) {
+        self.broadcasts.borrow_mut().push(m.to_string());
+    }
+    async fn sleep(&self, _: u32) {}
+}
+
+impl From<BTreeMap<String, (u16, String)>> for FakeHost {
+    fn from(routes: BTreeMap<String, (u16, String)>) -> Self {
+        let h = FakeHost { routes: RefCell::new(routes), ..FakeHost::default() };
+        h.now.set(NOW);
+        h
     }
 }
 
@@ -123,7 +182,7 @@ fn client() -> Client<FakeHost> {
     let doc = crate::discovery::tests::document(|_| {});
     host.routes.borrow_mut().insert(format!("{ISSUER}/.well-known/openid-configuration"), (200, doc));
     host.routes.borrow_mut().insert("https://op.example/jwks".into(), (200, jwks_json(&["k1"])));
-    let cfg = Config::from_json(&format!(r#"{{"issuer":"{ISSUER}","clientId":"spa","redirectUri":"https://app.example/cb"}}"#)).ok().unwrap();
+    let cfg = Config::from_json(&format!(r#"{{"issuer":"{ISSUER}","clientId":"spa","redirectUri":"https://app.example/cb","apiOrigins":["https://api.example"],"postLogoutRedirectUri":"https://app.example/bye"}}"#)).ok().unwrap();
     Client::new(cfg, host)
 }
 
@@ -294,6 +353,23 @@ fn an_unknown_kid_refetches_the_jwks_once() {
 }
 
 #[test]
+fn a_key_webcrypto_refuses_does_not_hide_a_good_one() {
+    let c = client();
+    let bad = format!(r#"{{"kty":"RSA","kid":"k1","n":"{}","e":"AQAC"}}"#, rsa_n(256));
+    let good = format!(r#"{{"kty":"RSA","kid":"k1","n":"{}","e":"AQAB"}}"#, rsa_n(256));
+    c.host.routes.borrow_mut().insert("https://op.example/jwks".into(), (200, format!(r#"{{"keys":[{bad},{good}]}}"#)));
+    let meta = block_on(c.metadata()).ok().unwrap();
+    let t = id_token("k1", &claims("n"));
+    assert!(block_on(c.verify_id_token(&meta, &t, Some(&Nonce::new("n")), &AccessToken::new("AT"))).is_ok());
+    // Only refused keys: the browser cannot verify, and says so.
+    c.host.routes.borrow_mut().insert("https://op.example/jwks".into(), (200, format!(r#"{{"keys":[{bad}]}}"#)));
+    let c2: Client<FakeHost> = Client::new(Config::from_json(&format!(r#"{{"issuer":"{ISSUER}","clientId":"spa","redirectUri":"https://app.example/cb"}}"#)).ok().unwrap(), core::mem::take(&mut *c.host.routes.borrow_mut()).into());
+    let meta = block_on(c2.metadata()).ok().unwrap();
+    let e = block_on(c2.verify_id_token(&meta, &t, Some(&Nonce::new("n")), &AccessToken::new("AT"))).err().unwrap();
+    assert_eq!(e.code, ErrorCode::CryptoUnavailable);
+}
+
+#[test]
 fn a_token_signed_by_another_key_is_refused() {
     let c = client();
     let meta = block_on(c.metadata()).ok().unwrap();
@@ -304,4 +380,182 @@ fn a_token_signed_by_another_key_is_refused() {
     let at = AccessToken::new("AT");
     assert_eq!(block_on(c.verify_id_token(&meta, &forged, Some(&Nonce::new("n")), &at)).err().map(|e| e.code), Some(ErrorCode::SignatureInvalid));
     assert!(block_on(c.verify_id_token(&meta, &good, Some(&Nonce::new("n")), &at)).is_ok());
+}
+
+// ---- Refresh, rotation, bearer use, tabs, logout -------------------------------------------------
+
+fn signed_in() -> Client<FakeHost> {
+    let c = client();
+    let (state, nonce) = start_login(&c);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
+    block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
+    c
+}
+
+fn refreshed_body(n: u32, sub: &str) -> String {
+    let claims = format!(r#"{{"iss":"{ISSUER}","aud":"spa","sub":"{sub}","exp":{},"iat":{}}}"#, NOW + 900.0, NOW);
+    format!(
+        r#"{{"access_token":"AT-{n}","token_type":"Bearer","expires_in":300,"refresh_token":"RT-{n}","id_token":"{}"}}"#,
+        id_token("k1", &claims)
+    )
+}
+
+fn refresh_posts(c: &Client<FakeHost>) -> Vec<String> {
+    c.host.log.borrow().iter().filter(|l| l.contains("grant_type=refresh_token")).cloned().collect()
+}
+
+fn access_token(c: &Client<FakeHost>) -> String {
+    c.session.borrow().as_ref().unwrap().tokens.access_token.as_str().to_string()
+}
+
+#[test]
+fn fifty_waiting_callers_share_one_refresh() {
+    let c = signed_in();
+    c.host.now.set(NOW + 290.0); // inside the 30 s margin before expiry
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    c.host.gate.closed.set(true);
+    let mut calls: Vec<_> = (0..50).map(|_| Box::pin(c.authorization_for("https://api.example/orders"))).collect();
+    let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    for f in calls.iter_mut() {
+        assert!(f.as_mut().poll(&mut cx).is_pending(), "every caller waits for the one refresh");
+    }
+    assert_eq!(refresh_posts(&c).len(), 1, "one request while 50 wait");
+    c.host.gate.open();
+    for f in calls.iter_mut() {
+        match f.as_mut().poll(&mut cx) {
+            core::task::Poll::Ready(Ok(Some(h))) => assert_eq!(h, "Bearer AT-2"),
+            _ => panic!("a caller did not get the new token"),
+        }
+    }
+    assert_eq!(refresh_posts(&c).len(), 1);
+    assert_eq!(c.host.locks.get(), 1, "one cross-tab lock taken");
+}
+
+#[test]
+fn rotation_replaces_the_refresh_token_and_never_reuses_it() {
+    let c = signed_in();
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    block_on(c.refresh()).ok().unwrap();
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(3, "alice"));
+    block_on(c.refresh()).ok().unwrap();
+    let posts = refresh_posts(&c);
+    assert!(posts[0].contains("refresh_token=RT-1"));
+    assert!(posts[1].contains("refresh_token=RT-2"), "the rotated token is used next");
+    assert_eq!(access_token(&c), "AT-3");
+    let last = c.host.broadcasts.borrow().last().cloned().unwrap();
+    assert!(last.starts_with(r#"{"t":"session""#), "the other tabs get the new tokens");
+}
+
+#[test]
+fn invalid_grant_ends_the_session_everywhere() {
+    let c = signed_in();
+    *c.host.token_response.borrow_mut() = (400, r#"{"error":"invalid_grant"}"#.into());
+    let e = block_on(c.refresh()).err().unwrap();
+    assert_eq!(e.code, ErrorCode::SessionEnded);
+    assert!(c.user().is_none());
+    assert!(c.host.broadcasts.borrow().last().unwrap().starts_with(r#"{"t":"ended""#));
+    assert_eq!(block_on(c.authorization_for("https://api.example/")).err().map(|e| e.code), Some(ErrorCode::NotSignedIn));
+}
+
+#[test]
+fn a_failing_token_endpoint_keeps_the_session_while_the_token_is_valid() {
+    let c = signed_in();
+    c.host.now.set(NOW + 290.0);
+    *c.host.token_response.borrow_mut() = (500, "<html>".into());
+    let h = block_on(c.authorization_for("https://api.example/")).ok().unwrap();
+    assert_eq!(h.as_deref(), Some("Bearer AT-1"), "still valid: the old token is used");
+    assert_eq!(c.take_background_error().map(|e| e.code), Some(ErrorCode::HttpError));
+    assert_eq!(refresh_posts(&c).len(), 1);
+    block_on(c.authorization_for("https://api.example/")).ok().unwrap();
+    assert_eq!(refresh_posts(&c).len(), 1, "backoff: no second try at once");
+    // Expired and the provider still failing: a typed error, and the session is kept for later.
+    c.host.now.set(NOW + 301.0);
+    assert_eq!(block_on(c.authorization_for("https://api.example/")).err().map(|e| e.code), Some(ErrorCode::HttpError));
+    assert!(c.user().is_some());
+    // The provider recovers.
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    assert_eq!(block_on(c.authorization_for("https://api.example/")).ok().unwrap().as_deref(), Some("Bearer AT-2"));
+}
+
+#[test]
+fn a_refreshed_id_token_for_another_user_is_refused() {
+    let c = signed_in();
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "mallory"));
+    assert_eq!(block_on(c.refresh()).err().map(|e| e.code), Some(ErrorCode::RefreshIdTokenMismatch));
+    assert!(c.user().is_none(), "the spent refresh token cannot be kept");
+}
+
+#[test]
+fn a_refresh_already_made_by_another_tab_is_not_replayed() {
+    let c = signed_in();
+    c.host.shared_generation.set(c.generation.get() + 1); // another tab refreshed meanwhile
+    assert_eq!(block_on(c.refresh()).err().map(|e| e.code), Some(ErrorCode::SessionEnded));
+    assert!(refresh_posts(&c).is_empty(), "the spent refresh token was not sent");
+}
+
+#[test]
+fn the_token_goes_only_to_allowed_origins() {
+    let c = signed_in();
+    assert_eq!(block_on(c.authorization_for("https://api.example/x")).ok().unwrap().as_deref(), Some("Bearer AT-1"));
+    for other in ["https://evil.example/x", "https://app.example/x", "https://api.example.evil.example/"] {
+        assert_eq!(block_on(c.authorization_for(other)).ok().unwrap(), None, "{other}");
+    }
+}
+
+#[test]
+fn a_401_invalid_token_refreshes_once() {
+    let c = signed_in();
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    let challenge = r#"Bearer error="invalid_token""#;
+    assert_eq!(block_on(c.after_unauthorized("Bearer AT-1", r#"Bearer error="insufficient_scope""#)).ok(), Some(false));
+    assert_eq!(block_on(c.after_unauthorized("Bearer AT-1", challenge)).ok(), Some(true));
+    assert_eq!(refresh_posts(&c).len(), 1);
+    // A request that still carried the old token: the new one is already there, no second refresh.
+    assert_eq!(block_on(c.after_unauthorized("Bearer AT-1", challenge)).ok(), Some(true));
+    assert_eq!(refresh_posts(&c).len(), 1);
+}
+
+#[test]
+fn tabs_hand_sessions_over_and_end_them() {
+    let a = signed_in();
+    let b = client();
+    // b asks; a answers with its session; b takes it.
+    b.ask_other_tabs();
+    assert_eq!(b.host.broadcasts.borrow().last().map(String::as_str), Some(r#"{"t":"ask"}"#));
+    assert_eq!(a.on_message(r#"{"t":"ask"}"#), crate::refresh::Change::None);
+    let reply = a.host.broadcasts.borrow().last().cloned().unwrap();
+    assert_eq!(b.on_message(&reply), crate::refresh::Change::SignedIn);
+    assert_eq!(b.user(), a.user());
+    assert_eq!(access_token(&b), "AT-1");
+    assert_eq!(b.on_message(&reply), crate::refresh::Change::None, "an old state is ignored");
+    // a refreshes: b gets the new tokens.
+    *a.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    block_on(a.refresh()).ok().unwrap();
+    let update = a.host.broadcasts.borrow().last().cloned().unwrap();
+    assert_eq!(b.on_message(&update), crate::refresh::Change::Refreshed);
+    assert_eq!(access_token(&b), "AT-2");
+    // a logs out: b's session ends.
+    block_on(a.logout(None)).ok().unwrap();
+    let ended = a.host.broadcasts.borrow().last().cloned().unwrap();
+    assert_eq!(b.on_message(&ended), crate::refresh::Change::Ended);
+    assert!(b.user().is_none());
+    assert_eq!(b.on_message("garbage"), crate::refresh::Change::None);
+}
+
+#[test]
+fn logout_revokes_and_returns_the_end_session_url() {
+    let c = client();
+    let doc = crate::discovery::tests::document(|m| {
+        m.push(("revocation_endpoint", "\"https://op.example/revoke\"".into()));
+        m.push(("end_session_endpoint", "\"https://op.example/logout\"".into()));
+    });
+    c.host.routes.borrow_mut().insert(format!("{ISSUER}/.well-known/openid-configuration"), (200, doc));
+    let (state, nonce) = start_login(&c);
+    let idt = id_token("k1", &claims(&nonce));
+    *c.host.token_response.borrow_mut() = (200, token_body(&idt));
+    block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
+    let url = block_on(c.logout(None)).ok().unwrap().unwrap();
+    assert_eq!(url, format!("https://op.example/logout?id_token_hint={idt}&client_id=spa&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fbye"));
+    assert!(c.host.log.borrow().iter().any(|l| l == "POST https://op.example/revoke token=RT-1&token_type_hint=refresh_token&client_id=spa"));
+    assert!(c.user().is_none());
 }

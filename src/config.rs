@@ -11,6 +11,8 @@ use crate::url;
 
 /// Default leeway for `exp`, `iat` and `nbf`: one minute, as auth0-spa-js uses.
 pub const DEFAULT_CLOCK_TOLERANCE: f64 = 60.0;
+/// Default time before `expires_in` runs out at which the access token is refreshed.
+pub const DEFAULT_REFRESH_MARGIN: f64 = 30.0;
 
 pub struct Config {
     pub issuer: IssuerUrl,
@@ -22,6 +24,9 @@ pub struct Config {
     pub resource: Vec<String>,
     pub post_logout_redirect_uri: Option<String>,
     pub clock_tolerance: f64,
+    /// Origins (normalised by `url::origin_of`) that may receive the access token. Default: the app's own.
+    pub api_origins: Vec<String>,
+    pub refresh_margin: f64,
 }
 
 impl Config {
@@ -61,11 +66,30 @@ impl Config {
                 None => return fail(InvalidConfig, "`resource` must be a URL string or an array of them"),
             },
         };
-        let clock_tolerance = match v.get("clockToleranceSeconds") {
-            None | Some(Json::Null) => DEFAULT_CLOCK_TOLERANCE,
-            Some(Json::Num(n)) if (0.0..=600.0).contains(n) => *n,
-            _ => return fail(InvalidConfig, "`clockToleranceSeconds` must be a number from 0 to 600"),
+        let seconds = |name: &str, default: f64, max: f64, detail: &'static str| -> Result<f64> {
+            match v.get(name) {
+                None | Some(Json::Null) => Ok(default),
+                Some(Json::Num(n)) if (0.0..=max).contains(n) => Ok(*n),
+                _ => fail(InvalidConfig, detail),
+            }
         };
+        let clock_tolerance = seconds("clockToleranceSeconds", DEFAULT_CLOCK_TOLERANCE, 600.0, "`clockToleranceSeconds` must be a number from 0 to 600")?;
+        let refresh_margin = seconds("refreshMarginSeconds", DEFAULT_REFRESH_MARGIN, 3600.0, "`refreshMarginSeconds` must be a number from 0 to 3600")?;
+        // `appOrigin` is set by the TypeScript wrapper (location.origin), not by apps.
+        let origins: Vec<&str> = match v.get("apiOrigins") {
+            None | Some(Json::Null) => v.str_member("appOrigin").into_iter().collect(),
+            Some(_) => match v.str_array_member("apiOrigins") {
+                Some(list) => list,
+                None => return fail(InvalidConfig, "`apiOrigins` must be an array of origins such as https://api.example.com"),
+            },
+        };
+        let mut api_origins = Vec::new();
+        for o in origins {
+            match url::origin_of(o) {
+                Some(norm) if norm.len() == o.trim_end_matches('/').len() => api_origins.push(norm),
+                _ => return fail(InvalidConfig, "`apiOrigins` entries must be origins (scheme://host[:port]), without a path"),
+            }
+        }
         Ok(Config {
             issuer: IssuerUrl::new(issuer),
             client_id: ClientId::new(client_id),
@@ -75,6 +99,8 @@ impl Config {
             resource,
             post_logout_redirect_uri: opt("postLogoutRedirectUri")?,
             clock_tolerance,
+            api_origins,
+            refresh_margin,
         })
     }
 }
@@ -115,5 +141,17 @@ mod tests {
         assert_eq!(code(cfg(r#","clockToleranceSeconds":"60""#)), Some(InvalidConfig));
         assert_eq!(code(cfg(r#","resource":[1]"#)), Some(InvalidConfig));
         assert!(cfg(r#","resource":["https://api.example"],"clockToleranceSeconds":5"#).is_ok());
+    }
+
+    #[test]
+    fn api_origins_default_to_the_app_and_must_be_origins() {
+        assert_eq!(cfg(r#","appOrigin":"https://app.example""#).unwrap().api_origins, vec!["https://app.example"]);
+        let c = cfg(r#","appOrigin":"https://app.example","apiOrigins":["https://API.example:8443","http://127.0.0.1:4000/"]"#).unwrap();
+        assert_eq!(c.api_origins, vec!["https://api.example:8443", "http://127.0.0.1:4000"]);
+        for bad in [r#"["https://api.example/v1"]"#, r#"["api.example"]"#, r#""https://api.example""#, "[1]"] {
+            assert!(cfg(&format!(r#","apiOrigins":{bad}"#)).is_err(), "{bad}");
+        }
+        assert_eq!(cfg("").unwrap().refresh_margin, 30.0);
+        assert!(cfg(r#","refreshMarginSeconds":-1"#).is_err());
     }
 }

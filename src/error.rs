@@ -79,6 +79,11 @@ pub enum ErrorCode {
     NotSignedIn,
     /// sessionStorage refused the login transaction (disabled, full, or a sandboxed frame).
     StorageUnavailable,
+    /// The session is over: the refresh token was refused (`invalid_grant`), revoked, or spent by another
+    /// tab whose new tokens never arrived. The app should offer to sign in again.
+    SessionEnded,
+    /// A 401 asked for a new token but the request body (a stream) cannot be sent twice.
+    RequestNotReplayable,
 }
 
 impl ErrorCode {
@@ -119,6 +124,8 @@ impl ErrorCode {
             ErrorCode::UserinfoSubMismatch => "userinfo_sub_mismatch",
             ErrorCode::NotSignedIn => "not_signed_in",
             ErrorCode::StorageUnavailable => "storage_unavailable",
+            ErrorCode::SessionEnded => "session_ended",
+            ErrorCode::RequestNotReplayable => "request_not_replayable",
         }
     }
 }

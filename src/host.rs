@@ -38,4 +38,21 @@ pub trait Host {
     fn storage_keys(&self, prefix: &str) -> Vec<String>;
     /// `history.replaceState` to `url`: the current entry's URL is replaced, no navigation.
     fn replace_url(&self, url: &str);
+
+    // Coordination between tabs of the same app (Web Locks, IndexedDB, BroadcastChannel), so that a
+    // refresh token is spent by one tab at a time and the new tokens reach the others.
+
+    /// What `lock` hands back; given to `unlock` to release.
+    type Lock;
+    /// Waits for the exclusive cross-tab lock `name` (`navigator.locks.request`).
+    async fn lock(&self, name: &str) -> Self::Lock;
+    fn unlock(&self, lock: Self::Lock);
+    /// A counter shared by all tabs (IndexedDB), strongly consistent under the lock: the generation of
+    /// the newest session state any tab has made. A number, never a token.
+    async fn shared_generation(&self, name: &str) -> u64;
+    async fn set_shared_generation(&self, name: &str, generation: u64);
+    /// Posts a message to the other tabs of this app (BroadcastChannel).
+    fn broadcast(&self, message: &str);
+    /// Resolves after `ms` milliseconds.
+    async fn sleep(&self, ms: u32);
 }

@@ -103,11 +103,13 @@ impl Jwk {
     }
 
     /// Whether this key may verify a signature made with `alg` (RFC 7517 §4.2-4.4; RFC 8725 §3.1).
+    /// `EdDSA` and `Ed25519` name the same signature on an Ed25519 key (RFC 9864), so a key labelled
+    /// with either serves both (browsers export Ed25519 keys with `"alg":"Ed25519"`).
     pub fn fits(&self, alg: JwsAlg) -> bool {
         self.kind == alg.key_kind()
             && self.use_.as_deref().is_none_or(|u| u == "sig")
             && self.key_ops.as_ref().is_none_or(|ops| ops.iter().any(|o| o == "verify"))
-            && self.alg.as_deref().is_none_or(|a| a == alg.name())
+            && self.alg.as_deref().is_none_or(|a| a == alg.name() || (alg.key_kind() == KeyKind::Okp("Ed25519") && (a == "EdDSA" || a == "Ed25519")))
             && (self.kind != KeyKind::Rsa || self.rsa_bits >= MIN_RSA_BITS)
     }
 
@@ -208,6 +210,17 @@ pub(crate) mod tests {
         let ids: Vec<_> = jwks.candidates(JwsAlg::RS256, None).iter().map(|k| k.kid.clone().unwrap()).collect();
         assert_eq!(ids, vec!["ok"]);
         assert_eq!(jwks.candidates(JwsAlg::PS256, Some("alg")).len(), 1);
+    }
+
+    #[test]
+    fn ed25519_keys_serve_both_names_of_the_algorithm() {
+        let x = b64url::encode(&[1u8; 32]);
+        let jwks = set(&[format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}","alg":"Ed25519"}}"#)]);
+        assert_eq!(jwks.candidates(JwsAlg::EdDSA, None).len(), 1);
+        assert_eq!(jwks.candidates(JwsAlg::Ed25519, None).len(), 1);
+        assert_eq!(jwks.candidates(JwsAlg::ES256, None).len(), 0);
+        let labelled_rs = set(&[rsa("r", r#","alg":"EdDSA""#)]);
+        assert_eq!(labelled_rs.candidates(JwsAlg::RS256, None).len(), 0, "an RSA key labelled EdDSA serves nothing");
     }
 
     #[test]

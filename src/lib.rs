@@ -25,6 +25,7 @@ mod prelude {
 pub mod alg;
 pub mod authorization;
 pub mod b64url;
+pub mod bearer;
 pub mod callback;
 pub mod client;
 pub mod config;
@@ -35,7 +36,10 @@ pub mod id_token;
 pub mod json;
 pub mod jwks;
 pub mod jws;
+pub mod logout;
 pub mod pkce;
+pub mod refresh;
+pub mod session;
 pub mod token;
 pub mod transaction;
 pub mod types;
@@ -43,3 +47,5 @@ pub mod url;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+#[cfg(all(test, target_arch = "wasm32"))]
+mod wasm_tests;

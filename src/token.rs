@@ -77,7 +77,7 @@ pub fn process_token_response(status: u16, body: &str) -> Result<TokenSet> {
     let opt_str = |name: &str| -> Result<Option<String>> {
         match v.get(name) {
             None | Some(Json::Null) => Ok(None),
-            Some(Json::Str(s)) if !s.is_empty() => Ok(Some(s.clone())),
+            Some(Json::Str(s)) => Ok(if s.is_empty() { None } else { Some(s.clone()) }),
             _ => fail(TokenResponseInvalid, "a token response member has the wrong type"),
         }
     };
@@ -116,6 +116,13 @@ mod tests {
         assert_eq!(t.expires_in, Some(300.0));
         assert_eq!(t.refresh_token.map(|r| r.as_str().to_string()).as_deref(), Some("rt"));
         assert_eq!(t.id_token.as_deref(), Some("a.b.c"));
+    }
+
+    #[test]
+    fn empty_optional_members_count_as_absent() {
+        let t = process_token_response(200, r#"{"access_token":"at","token_type":"Bearer","scope":"","refresh_token":""}"#).ok().unwrap();
+        assert!(t.scope.is_none() && t.refresh_token.is_none());
+        assert_eq!(code(200, r#"{"access_token":"at","token_type":"Bearer","scope":7}"#), Some(TokenResponseInvalid));
     }
 
     #[test]

@@ -57,6 +57,16 @@ extern "C" {
     fn storage_keys(this: &JsHost, prefix: &str) -> Array;
     #[wasm_bindgen(method, js_name = replaceUrl)]
     fn replace_url(this: &JsHost, url: &str);
+    #[wasm_bindgen(method)]
+    fn lock(this: &JsHost, name: &str) -> Promise;
+    #[wasm_bindgen(method, js_name = sharedGeneration)]
+    fn shared_generation(this: &JsHost, name: &str) -> Promise;
+    #[wasm_bindgen(method, js_name = setSharedGeneration)]
+    fn set_shared_generation(this: &JsHost, name: &str, generation: f64) -> Promise;
+    #[wasm_bindgen(method)]
+    fn broadcast(this: &JsHost, message: &str);
+    #[wasm_bindgen(method)]
+    fn sleep(this: &JsHost, ms: u32) -> Promise;
 
     /// `{ status, body }` as `js/host.ts` resolves it.
     type HttpResult;
@@ -117,6 +127,33 @@ impl Host for JsHost {
     }
     fn replace_url(&self, url: &str) {
         JsHost::replace_url(self, url)
+    }
+    /// The release function `navigator.locks.request` handed out.
+    type Lock = Option<js_sys::Function>;
+    async fn lock(&self, name: &str) -> Self::Lock {
+        JsFuture::from(JsHost::lock(self, name)).await.ok().and_then(|f| f.dyn_into().ok())
+    }
+    fn unlock(&self, lock: Self::Lock) {
+        if let Some(release) = lock {
+            let _ = release.call0(&JsValue::UNDEFINED);
+        }
+    }
+    async fn shared_generation(&self, name: &str) -> u64 {
+        let v = JsFuture::from(JsHost::shared_generation(self, name)).await.ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+        if v >= 0.0 {
+            v as u64
+        } else {
+            0
+        }
+    }
+    async fn set_shared_generation(&self, name: &str, generation: u64) {
+        let _ = JsFuture::from(JsHost::set_shared_generation(self, name, generation as f64)).await;
+    }
+    fn broadcast(&self, message: &str) {
+        JsHost::broadcast(self, message)
+    }
+    async fn sleep(&self, ms: u32) {
+        let _ = JsFuture::from(JsHost::sleep(self, ms)).await;
     }
 }
 
@@ -184,6 +221,75 @@ impl Core {
     /// The verified ID-token claims as JSON text, or undefined when signed out.
     pub fn user(&self) -> Option<String> {
         self.inner.user()
+    }
+
+    #[wasm_bindgen(js_name = isAuthenticated)]
+    pub fn is_authenticated(&self) -> bool {
+        self.inner.is_authenticated()
+    }
+
+    /// The name shared by this app's tabs for their lock, generation counter and BroadcastChannel.
+    #[wasm_bindgen(js_name = coordinationName)]
+    pub fn coordination_name(&self) -> String {
+        self.inner.coordination_name()
+    }
+
+    /// Forces a refresh (single flight).
+    pub fn refresh(&self) -> Promise {
+        let c = self.inner.clone();
+        future_to_promise(async move { c.refresh().await.map(|_| JsValue::UNDEFINED).map_err(to_js) })
+    }
+
+    /// Resolves to the Authorization header value for a request to `url`, or undefined when `url` is not
+    /// on an allowed API origin.
+    pub fn authorization(&self, url: String) -> Promise {
+        let c = self.inner.clone();
+        future_to_promise(async move {
+            let h = c.authorization_for(&url).await.map_err(to_js)?;
+            Ok(h.map_or(JsValue::UNDEFINED, |h| JsValue::from_str(&h)))
+        })
+    }
+
+    /// After a 401: resolves to whether to retry once (a refresh happened or a newer token exists).
+    #[wasm_bindgen(js_name = afterUnauthorized)]
+    pub fn after_unauthorized(&self, used_header: String, www_authenticate: String) -> Promise {
+        let c = self.inner.clone();
+        future_to_promise(async move {
+            c.after_unauthorized(&used_header, &www_authenticate).await.map(JsValue::from_bool).map_err(to_js)
+        })
+    }
+
+    /// A refresh failure absorbed while the token was still valid, as an error array, or undefined.
+    #[wasm_bindgen(js_name = takeBackgroundError)]
+    pub fn take_background_error(&self) -> JsValue {
+        self.inner.take_background_error().map_or(JsValue::UNDEFINED, to_js)
+    }
+
+    /// A message from another tab; returns what changed: "", "signedIn", "refreshed" or "ended".
+    #[wasm_bindgen(js_name = onMessage)]
+    pub fn on_message(&self, text: &str) -> String {
+        use crate::refresh::Change;
+        match self.inner.on_message(text) {
+            Change::None => "",
+            Change::SignedIn => "signedIn",
+            Change::Refreshed => "refreshed",
+            Change::Ended => "ended",
+        }
+        .into()
+    }
+
+    #[wasm_bindgen(js_name = askOtherTabs)]
+    pub fn ask_other_tabs(&self) {
+        self.inner.ask_other_tabs()
+    }
+
+    /// Ends the session everywhere; resolves to the end-session URL to navigate to, or undefined.
+    pub fn logout(&self, post_logout_redirect_uri: Option<String>) -> Promise {
+        let c = self.inner.clone();
+        future_to_promise(async move {
+            let u = c.logout(post_logout_redirect_uri).await.map_err(to_js)?;
+            Ok(u.map_or(JsValue::UNDEFINED, |u| JsValue::from_str(&u)))
+        })
     }
 }
 

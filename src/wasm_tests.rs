@@ -1,7 +1,9 @@
 //! ID-token verification end to end in headless Chromium, through the REAL browser host (`browserHost()`
 //! of `js/host.ts`, built to `build/test-host.js` by scripts/test.sh): WebCrypto `importKey`/`verify`
 //! and `digest` are the browser's own. Only `http` is replaced, by an in-memory JWKS server
-//! (`tests/wasm/fixture.js`), so no server is needed. Tokens are signed with keys WebCrypto generates.
+//! (`tests/wasm/fixture.js`), so no server is needed; and `now` (still the real clock) can be moved
+//! ahead, so the JWKS refetch interval is tested without sleeping. Tokens are signed with keys
+//! WebCrypto generates.
 //!
 //! Every rejection asserts its exact error code and runs next to an accepting twin (the same setup with
 //! the one defect removed), so a rejection cannot come from a broken setup.
@@ -16,22 +18,22 @@ use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 use crate::b64url;
-use crate::client::Client;
+use crate::client::{Client, JWKS_REFETCH_INTERVAL};
 use crate::config::Config;
 use crate::discovery::ProviderMetadata;
 use crate::error::ErrorCode::{self, *};
+use crate::host::Host;
 use crate::json::Json;
 use crate::pkce::RANDOM_BYTES;
 use crate::types::{AccessToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier};
 use crate::wasm::JsHost;
-use crate::host::Host;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen(module = "/tests/wasm/fixture.js")]
 extern "C" {
     #[wasm_bindgen(js_name = newKey)]
-    fn new_key(alg: &str, kid: &str, rsa_bits: u32) -> Promise;
+    fn new_key(alg: &str, kid: &str, rsa_bits: u32, published_alg: Option<String>) -> Promise;
     #[wasm_bindgen(js_name = publicJwk)]
     fn public_jwk(key: &JsValue) -> String;
     #[wasm_bindgen(js_name = signJwt)]
@@ -42,7 +44,8 @@ extern "C" {
     fn fake_host(jwks_uri: &str, jwks_list: Array) -> JsValue;
     #[wasm_bindgen(js_name = httpCalls)]
     fn http_calls(host: &JsValue) -> u32;
-    fn sleep(ms: u32) -> Promise;
+    #[wasm_bindgen(js_name = advanceClock)]
+    fn advance_clock(host: &JsValue, seconds: f64);
     #[wasm_bindgen(js_name = ed25519Supported)]
     fn ed25519_supported() -> Promise;
 }
@@ -60,7 +63,7 @@ fn metadata() -> ProviderMetadata {
         "id_token_signing_alg_values_supported":["RS256","PS256","ES256","EdDSA","Ed25519"],
         "code_challenge_methods_supported":["S256"]}}"#
     );
-    ProviderMetadata::from_response(&IssuerUrl::new(ISSUER), &doc).ok().expect("test discovery document")
+    ProviderMetadata::from_response(&IssuerUrl::new(ISSUER), &doc).expect("test discovery document")
 }
 
 /// A generated key (a JS object from the fixture).
@@ -71,7 +74,12 @@ async fn key(alg: &str, kid: &str) -> Key {
 }
 
 async fn key_bits(alg: &str, kid: &str, bits: u32) -> Key {
-    Key(JsFuture::from(new_key(alg, kid, bits)).await.expect("WebCrypto generateKey"))
+    Key(JsFuture::from(new_key(alg, kid, bits, None)).await.expect("WebCrypto generateKey"))
+}
+
+/// A key whose JWK says `"alg": published` (no alg member for "").
+async fn key_published_as(alg: &str, kid: &str, published: &str) -> Key {
+    Key(JsFuture::from(new_key(alg, kid, 2048, Some(published.into()))).await.expect("WebCrypto generateKey"))
 }
 
 fn jwks(keys: &[&Key]) -> String {
@@ -96,10 +104,14 @@ impl Setup {
         let config = Config::from_json(&format!(
             r#"{{"issuer":"{ISSUER}","clientId":"{CLIENT_ID}","redirectUri":"https://app.example/callback"}}"#
         ))
-        .ok()
         .expect("test config");
         let client = Client::new(config, host.clone().unchecked_into::<JsHost>());
         Setup { client, host, meta: metadata() }
+    }
+
+    /// Moves the host's clock past the JWKS refetch interval since the last fetch.
+    fn past_refetch_interval(&self) {
+        advance_clock(&self.host, JWKS_REFETCH_INTERVAL + 1.0);
     }
 
     fn http_calls(&self) -> u32 {
@@ -133,6 +145,8 @@ impl Setup {
     }
 }
 
+/// Wall-clock seconds; claims are made at the real time (the host's clock only ever moves a few seconds
+/// ahead, well within exp and the clock tolerance).
 fn now() -> f64 {
     (js_sys::Date::now() / 1000.0).floor()
 }
@@ -297,9 +311,9 @@ async fn key_rotation_refetches_the_jwks_exactly_once() {
     let s = Setup::new(&[jwks(&[&old]), jwks(&[&old, &new])]);
     s.accepts(&token(&old, "RS256", "old").await).await;
     assert_eq!(s.http_calls(), 1);
-    // Past the refetch interval (client::JWKS_REFETCH_INTERVAL, 1 s) a token with the unknown kid
+    // Past the refetch interval (client::JWKS_REFETCH_INTERVAL) a token with the unknown kid
     // triggers exactly one refetch and is accepted.
-    JsFuture::from(sleep(1100)).await.expect("sleep");
+    s.past_refetch_interval();
     let t = token(&new, "RS256", "new").await;
     s.accepts(&t).await;
     assert_eq!(s.http_calls(), 2, "exactly one refetch");
@@ -313,17 +327,23 @@ async fn key_rotation_refetches_the_jwks_exactly_once() {
 async fn key_rotation_refetch_is_rate_limited() {
     let old = key("RS256", "old").await;
     let new = key("RS256", "new").await;
+    let stranger = key("RS256", "stranger").await;
     let s = Setup::new(&[jwks(&[&old]), jwks(&[&old, &new])]);
     s.accepts(&token(&old, "RS256", "old").await).await;
-    // Within the refetch interval of the last fetch, an unknown kid does not cause a request.
+    // Within the refetch interval of the last fetch, an unknown kid causes no request.
+    s.rejects(&token(&new, "RS256", "new").await, NoMatchingKey).await;
+    advance_clock(&s.host, JWKS_REFETCH_INTERVAL - 1.0);
     s.rejects(&token(&new, "RS256", "new").await, NoMatchingKey).await;
     assert_eq!(s.http_calls(), 1, "no refetch within the interval");
-    // A kid the provider never publishes: one refetch (after the interval), then no_matching_key.
-    JsFuture::from(sleep(1100)).await.expect("sleep");
-    let stranger = key("RS256", "stranger").await;
+    // Past it, a kid the provider never publishes costs one refetch, then no_matching_key ...
+    advance_clock(&s.host, 2.0);
     s.rejects(&token(&stranger, "RS256", "stranger").await, NoMatchingKey).await;
-    assert_eq!(s.http_calls(), 2, "one refetch, not more");
-    s.accepts(&token(&new, "RS256", "new").await).await; // twin: the refetched set has the new key
+    assert_eq!(s.http_calls(), 2, "one refetch");
+    // ... and not another one right after: the refetched set is fresh.
+    s.rejects(&token(&stranger, "RS256", "stranger").await, NoMatchingKey).await;
+    assert_eq!(s.http_calls(), 2, "no second refetch");
+    // Twin: the refetched set has the new key.
+    s.accepts(&token(&new, "RS256", "new").await).await;
     assert_eq!(s.http_calls(), 2);
 }
 
@@ -338,22 +358,17 @@ async fn pkce_challenge_through_the_browser_digest_is_rfc7636_appendix_b() {
     let s = Setup::new(&[]);
     let verifier = PkceCodeVerifier::from_random(&PKCE_OCTETS);
     assert_eq!(verifier.as_str(), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
-    let sha = s.client.host.digest("SHA-256", verifier.as_str().as_bytes()).await.ok().expect("WebCrypto digest");
+    let sha = s.client.host.digest("SHA-256", verifier.as_str().as_bytes()).await.expect("WebCrypto digest");
     assert_eq!(PkceCodeChallenge::from_sha256(&sha).as_str(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
-    // And the challenge `login` puts into the authorization URL is that of the stored verifier.
     assert_eq!(s.http_calls(), 0);
 }
 
+/// The test browser (Debian's Chromium) has Ed25519 in WebCrypto; a browser without it fails these tests
+/// rather than skipping them (an app on such a browser gets `crypto_unavailable` for EdDSA tokens).
 async fn ed25519_available() -> bool {
     let ok = JsFuture::from(ed25519_supported()).await.ok().and_then(|v| v.as_bool()) == Some(true);
-    if !ok {
-        web_sys_free_log("Ed25519 is not available in this browser's WebCrypto: test skipped");
-    }
+    assert!(ok, "Ed25519 is not available in this browser's WebCrypto");
     ok
-}
-
-fn web_sys_free_log(msg: &str) {
-    wasm_bindgen_test::console_log!("{}", msg);
 }
 
 #[wasm_bindgen_test]
@@ -361,11 +376,22 @@ async fn ed25519_good_signature_is_accepted() {
     if !ed25519_available().await {
         return;
     }
-    let k = key("EdDSA", "ed").await;
-    let s = Setup::new(&[jwks(&[&k])]);
-    // Both names: the polymorphic `EdDSA` (RFC 8037) and the fully-specified `Ed25519` (RFC 9864).
-    s.accepts(&token(&k, "EdDSA", "ed").await).await;
-    s.accepts(&token(&k, "Ed25519", "ed").await).await;
+    // The polymorphic name `EdDSA` (RFC 8037) and the fully-specified `Ed25519` (RFC 9864), each with a
+    // JWK that names the same alg, and with a JWK that names none.
+    for (alg, published) in [("EdDSA", "EdDSA"), ("Ed25519", "Ed25519"), ("EdDSA", ""), ("Ed25519", "")] {
+        let k = key_published_as(alg, "ed", published).await;
+        let s = Setup::new(&[jwks(&[&k])]);
+        s.accepts(&token(&k, alg, "ed").await).await;
+        // at_hash with SHA-512 for Ed25519 (OIDC Core §3.1.3.6 as amended by errata set 2).
+        let right = {
+            use sha2::{Digest, Sha512};
+            b64url::encode(&Sha512::digest(ACCESS_TOKEN.as_bytes())[..32])
+        };
+        s.accepts(&sign(&k, &header(alg, "ed"), &claims(&format!(r#","at_hash":"{right}""#))).await).await;
+        // SHA-256's left half is the wrong at_hash for Ed25519.
+        let sha256 = at_hash(ACCESS_TOKEN);
+        s.rejects(&sign(&k, &header(alg, "ed"), &claims(&format!(r#","at_hash":"{sha256}""#))).await, AtHashMismatch).await;
+    }
 }
 
 #[wasm_bindgen_test]
@@ -373,9 +399,11 @@ async fn ed25519_flipped_signature_byte_is_signature_invalid() {
     if !ed25519_available().await {
         return;
     }
-    let k = key("EdDSA", "ed").await;
-    let s = Setup::new(&[jwks(&[&k])]);
-    let t = token(&k, "EdDSA", "ed").await;
-    s.accepts(&t).await;
-    s.rejects(&flip_signature_byte(&t), SignatureInvalid).await;
+    for alg in ["EdDSA", "Ed25519"] {
+        let k = key(alg, "ed").await;
+        let s = Setup::new(&[jwks(&[&k])]);
+        let t = token(&k, alg, "ed").await;
+        s.accepts(&t).await;
+        s.rejects(&flip_signature_byte(&t), SignatureInvalid).await;
+    }
 }

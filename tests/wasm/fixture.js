@@ -31,18 +31,22 @@ const ALGS = {
   PS256: (bits) => [RSA('RSA-PSS', bits), { name: 'RSA-PSS', saltLength: 32 }],
   ES256: () => [{ name: 'ECDSA', namedCurve: 'P-256' }, { name: 'ECDSA', hash: 'SHA-256' }],
   EdDSA: () => [{ name: 'Ed25519' }, { name: 'Ed25519' }],
+  Ed25519: () => [{ name: 'Ed25519' }, { name: 'Ed25519' }],
 };
 
-/// A fresh key pair for `alg` (RS256, PS256, ES256, EdDSA), published under `kid`. `rsaBits` is the RSA
+/// A fresh key pair for `alg` (RS256, PS256, ES256, EdDSA, Ed25519), published under `kid` with
+/// `"alg": publishedAlg` (default: `alg`; an empty string publishes no alg member). `rsaBits` is the RSA
 /// modulus length (ignored for EC/OKP).
-export async function newKey(alg, kid, rsaBits) {
+export async function newKey(alg, kid, rsaBits, publishedAlg) {
   const make = ALGS[alg];
   if (!make) throw new Error('fixture: unknown alg ' + alg);
   const [gen, sign] = make(rsaBits || 2048);
   const pair = await crypto.subtle.generateKey(gen, true, ['sign', 'verify']);
   const jwk = await crypto.subtle.exportKey('jwk', pair.publicKey);
-  // What a provider publishes: the public members plus kid and use (WebCrypto adds alg, key_ops, ext).
-  const pub = { ...jwk, kid, use: 'sig' };
+  // What a provider publishes: the public members plus kid, use and alg (WebCrypto's export also has
+  // key_ops and ext, and an alg of its own choosing: "Ed25519" for every Ed25519 key, none for EC).
+  const pub = { ...jwk, kid, use: 'sig', alg: publishedAlg ?? alg };
+  if (pub.alg === '') delete pub.alg;
   return { alg, sign, privateKey: pair.privateKey, publicJwk: JSON.stringify(pub) };
 }
 
@@ -78,10 +82,13 @@ export function derSignature(token) {
 
 /// The browser host of js/host.ts with `http` answering GETs of `jwksUri` from an in-memory list of
 /// JWKS texts: the n-th request gets `jwksList[n]` (the last one repeats). Any other URL or method gets
-/// a 404. `httpCalls(host)` counts every request.
+/// a 404. `httpCalls(host)` counts every request. `now` is the real host's clock plus an offset that
+/// `advanceClock` moves forward (so tests of the JWKS refetch interval need not sleep).
 export function fakeHost(jwksUri, jwksList) {
   const host = browserHost();
-  const state = { calls: 0 };
+  const state = { calls: 0, offset: 0 };
+  const realNow = host.now;
+  host.now = () => realNow() + state.offset;
   host.http = async (method, url, _body) => {
     const n = state.calls++;
     if (method !== 'GET' || url !== jwksUri) return { status: 404, body: '' };
@@ -95,8 +102,8 @@ export function httpCalls(host) {
   return host.__fixture.calls;
 }
 
-export function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+export function advanceClock(host, seconds) {
+  host.__fixture.offset += seconds;
 }
 
 /// Whether this browser's WebCrypto can generate and use Ed25519 keys.

@@ -1,0 +1,304 @@
+//! Keeping the session alive and ending it: refresh-token rotation (RFC 6749 §6; RFC 9700 §4.14.2),
+//! one refresh at a time however many callers wait (in this tab: a shared flight; across tabs: a Web
+//! Lock plus a shared generation counter, with the new tokens handed over by BroadcastChannel),
+//! refreshed-ID-token rules (OIDC Core §12.2), the bearer-token decisions of `fetchWithToken`
+//! (RFC 6750), and logout (RFC 7009, RP-Initiated Logout 1.0).
+//!
+//! Failures lose nothing: a network error or 5xx keeps the tokens while they are valid (and backs off
+//! before the next try); `invalid_grant` ends the session cleanly, in every tab.
+
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+
+use crate::bearer;
+use crate::client::Client;
+use crate::error::{fail, ErrorCode::*, OidcError, Result};
+use crate::host::Host;
+use crate::id_token::check_refreshed_claims;
+use crate::logout::{end_session_url, revocation_body};
+use crate::session::{Message, Session};
+use crate::token::{process_token_response, refresh_body};
+
+/// How long a tab waits for another tab's new tokens after seeing (under the lock) that it refreshed.
+const HANDOFF_WAIT_MS: u32 = 3000;
+const HANDOFF_POLL_MS: u32 = 25;
+/// Backoff after a failed refresh while the access token is still valid: 2, 4, 8 … 60 seconds.
+const MAX_BACKOFF_SECONDS: f64 = 60.0;
+
+/// One refresh in flight; everyone who needs fresh tokens meanwhile waits for its result.
+#[derive(Default)]
+pub struct Flight {
+    result: RefCell<Option<Result<()>>>,
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl Flight {
+    fn finish(&self, r: Result<()>) {
+        *self.result.borrow_mut() = Some(r);
+        for w in self.wakers.borrow_mut().drain(..) {
+            w.wake();
+        }
+    }
+}
+
+struct WaitFlight(Rc<Flight>);
+
+impl Future for WaitFlight {
+    type Output = Result<()>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if let Some(r) = self.0.result.borrow().as_ref() {
+            return Poll::Ready(r.clone());
+        }
+        self.0.wakers.borrow_mut().push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// What a message from another tab changed, for the wrapper's events.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Change {
+    None,
+    /// A session arrived where this tab had none, or for another user.
+    SignedIn,
+    /// New tokens for the same user.
+    Refreshed,
+    /// The session ended (logout or a refused refresh in another tab).
+    Ended,
+}
+
+impl<H: Host> Client<H> {
+    /// Makes `s` the session and tells the other tabs (login or hand-off source).
+    pub(crate) async fn install_session(&self, s: Session) {
+        let name = self.coordination_name();
+        let generation = self.host.shared_generation(&name).await.max(self.generation.get()) + 1;
+        self.generation.set(generation);
+        self.host.set_shared_generation(&name, generation).await;
+        self.host.broadcast(&Message::session(generation, &s));
+        *self.session.borrow_mut() = Some(s);
+        self.failures.set(0);
+        self.retry_after.set(0.0);
+    }
+
+    /// Drops the session here and in every tab.
+    async fn end_session(&self) {
+        *self.session.borrow_mut() = None;
+        let name = self.coordination_name();
+        let generation = self.host.shared_generation(&name).await.max(self.generation.get()) + 1;
+        self.generation.set(generation);
+        self.host.set_shared_generation(&name, generation).await;
+        self.host.broadcast(&Message::ended(generation));
+    }
+
+    /// Refreshes now. Concurrent callers share one request; across tabs one refresh runs at a time.
+    pub async fn refresh(&self) -> Result<()> {
+        let existing = self.flight.borrow().clone();
+        if let Some(flight) = existing {
+            return WaitFlight(flight).await;
+        }
+        let flight = Rc::new(Flight::default());
+        *self.flight.borrow_mut() = Some(flight.clone());
+        let name = self.coordination_name();
+        let lock = self.host.lock(&name).await;
+        let r = self.refresh_under_lock(&name).await;
+        self.host.unlock(lock);
+        *self.flight.borrow_mut() = None;
+        flight.finish(r.clone());
+        r
+    }
+
+    async fn refresh_under_lock(&self, name: &str) -> Result<()> {
+        // Another tab refreshed since our tokens were made: our refresh token is spent. Wait for its
+        // tokens (they come by BroadcastChannel) rather than replay the old one, which would make the
+        // provider revoke the whole token family.
+        let shared = self.host.shared_generation(name).await;
+        if shared > self.generation.get() {
+            let mut waited = 0;
+            while waited < HANDOFF_WAIT_MS {
+                if self.generation.get() >= shared {
+                    return if self.session.borrow().is_some() { Ok(()) } else { fail(SessionEnded, "the session ended in another tab") };
+                }
+                self.host.sleep(HANDOFF_POLL_MS).await;
+                waited += HANDOFF_POLL_MS;
+            }
+            *self.session.borrow_mut() = None;
+            return fail(SessionEnded, "another tab refreshed the tokens and they never arrived here; sign in again");
+        }
+
+        let (refresh_token, old_claims, old_id_token) = match self.session.borrow().as_ref() {
+            None => return fail(NotSignedIn, "no user is signed in"),
+            Some(s) => (s.tokens.refresh_token.clone(), s.claims.clone(), s.tokens.id_token.clone()),
+        };
+        let Some(refresh_token) = refresh_token else {
+            return fail(SessionEnded, "the provider gave no refresh token; sign in again when the access token expires");
+        };
+        let meta = self.metadata().await?;
+        let res = self.host.post_form(&meta.token_endpoint, &refresh_body(&self.config, &refresh_token)).await?;
+        let tokens = match process_token_response(res.status, &res.body) {
+            Ok(t) => t,
+            Err(e) if e.code == TokenError && e.oauth_error.as_deref() == Some("invalid_grant") => {
+                self.end_session().await;
+                return Err(OidcError { code: SessionEnded, detail: "the provider refused the refresh token (invalid_grant); sign in again", ..e });
+            }
+            Err(e) => return Err(e),
+        };
+        // The refresh token has been spent: from here on a failure ends the session rather than keep
+        // tokens that can no longer be renewed.
+        let (claims, claims_text) = match &tokens.id_token {
+            Some(id_token) => {
+                let checked = match self.verify_id_token(&meta, id_token, None, &tokens.access_token).await {
+                    Ok((c, t)) => check_refreshed_claims(&old_claims, &c).map(|_| (c, t)),
+                    Err(e) => Err(e),
+                };
+                match checked {
+                    Ok(v) => v,
+                    Err(e) => {
+                        self.end_session().await;
+                        return Err(e);
+                    }
+                }
+            }
+            None => {
+                let text = self.session.borrow().as_ref().map(|s| s.claims_text.clone()).unwrap_or_default();
+                (old_claims, text)
+            }
+        };
+        let mut tokens = tokens;
+        // Rotation: the new refresh token replaces the old; a provider that does not rotate keeps it.
+        if tokens.refresh_token.is_none() {
+            tokens.refresh_token = Some(refresh_token);
+        }
+        if tokens.id_token.is_none() {
+            tokens.id_token = old_id_token;
+        }
+        let expires_at = tokens.expires_in.map(|s| self.host.now() + s);
+        self.install_session(Session { tokens, claims_text, claims, expires_at }).await;
+        Ok(())
+    }
+
+    /// Makes sure the access token is usable for a request now: refreshes ahead of expiry. While the
+    /// token is still valid a failed refresh is not an error (the next try waits for the backoff).
+    pub async fn ensure_fresh(&self) -> Result<()> {
+        let (expires_at, has_refresh) = match self.session.borrow().as_ref() {
+            None => return fail(NotSignedIn, "no user is signed in"),
+            Some(s) => (s.expires_at, s.tokens.refresh_token.is_some()),
+        };
+        let now = self.host.now();
+        let Some(expires_at) = expires_at else { return Ok(()) }; // no lifetime given: rely on the 401 retry
+        if now < expires_at - self.config.refresh_margin {
+            return Ok(());
+        }
+        let still_valid = now < expires_at;
+        if still_valid && (now < self.retry_after.get() || !has_refresh) {
+            return Ok(());
+        }
+        match self.refresh().await {
+            Ok(()) => Ok(()),
+            Err(e) if still_valid && self.session.borrow().is_some() => {
+                let n = self.failures.get().saturating_add(1);
+                self.failures.set(n);
+                let backoff = f64::from(1u32 << n.min(6)).min(MAX_BACKOFF_SECONDS);
+                self.retry_after.set(self.host.now() + backoff);
+                // The token still works, so the call goes on; the failure is reported as an event.
+                *self.background_error.borrow_mut() = Some(e);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The `Authorization` header for a request to `url`, or `None` when `url` is not on an allowed API
+    /// origin (then the request goes without the token).
+    pub async fn authorization_for(&self, url: &str) -> Result<Option<String>> {
+        if !bearer::origin_allowed(url, &self.config.api_origins) {
+            return Ok(None);
+        }
+        self.ensure_fresh().await?;
+        Ok(self.session.borrow().as_ref().map(|s| bearer::authorization_header(&s.tokens.access_token)))
+    }
+
+    /// After a 401: whether to retry the request once. Only for `Bearer error="invalid_token"`; if the
+    /// token was replaced since the request was sent, the retry uses the new one without a refresh.
+    pub async fn after_unauthorized(&self, used_header: &str, www_authenticate: &str) -> Result<bool> {
+        if !bearer::is_invalid_token_challenge(www_authenticate) {
+            return Ok(false);
+        }
+        let current = self.session.borrow().as_ref().map(|s| bearer::authorization_header(&s.tokens.access_token));
+        match current {
+            None => fail(NotSignedIn, "no user is signed in"),
+            Some(c) if c != used_header => Ok(true),
+            Some(_) => self.refresh().await.map(|_| true),
+        }
+    }
+
+    /// Handles a message from another tab of this app.
+    pub fn on_message(&self, text: &str) -> Change {
+        let Ok(msg) = Message::parse(text) else { return Change::None };
+        match msg {
+            Message::Ask => {
+                if let Some(s) = self.session.borrow().as_ref() {
+                    self.host.broadcast(&Message::session(self.generation.get(), s));
+                }
+                Change::None
+            }
+            Message::Session { gen, session } => {
+                let newer = gen > self.generation.get();
+                if !newer {
+                    return Change::None;
+                }
+                let same_user = self.session.borrow().as_ref().is_some_and(|s| s.sub() == session.sub());
+                self.generation.set(gen);
+                *self.session.borrow_mut() = Some(session);
+                self.failures.set(0);
+                self.retry_after.set(0.0);
+                if same_user {
+                    Change::Refreshed
+                } else {
+                    Change::SignedIn
+                }
+            }
+            Message::Ended { gen } => {
+                if gen <= self.generation.get() {
+                    return Change::None;
+                }
+                self.generation.set(gen);
+                let had = self.session.borrow_mut().take().is_some();
+                if had {
+                    Change::Ended
+                } else {
+                    Change::None
+                }
+            }
+        }
+    }
+
+    /// Asks the other tabs of this app for their session (a new tab, a reload).
+    pub fn ask_other_tabs(&self) {
+        self.host.broadcast(Message::ASK);
+    }
+
+    /// Ends the session: memory in every tab, the refresh token revoked at the provider (best effort),
+    /// and the URL of the provider's end-session endpoint to navigate to, if it has one.
+    pub async fn logout(&self, post_logout_redirect_uri: Option<String>) -> Result<Option<String>> {
+        let meta = self.metadata().await?;
+        let taken = self.session.borrow_mut().take();
+        self.end_session().await;
+        let Some(s) = taken else {
+            return Ok(None);
+        };
+        if let (Some(rt), Some(endpoint)) = (&s.tokens.refresh_token, &meta.revocation_endpoint) {
+            // RFC 7009 §2.2: the provider answers 200 whether or not the token was valid. A failure
+            // here leaves a refresh token alive at the provider until it expires; logout goes on.
+            let _ = self.host.post_form(endpoint, &revocation_body(&self.config, rt)).await;
+        }
+        let back = post_logout_redirect_uri.or_else(|| self.config.post_logout_redirect_uri.clone());
+        Ok(meta
+            .end_session_endpoint
+            .as_ref()
+            .map(|ep| end_session_url(ep, &self.config, s.tokens.id_token.as_deref(), back.as_deref())))
+    }
+}

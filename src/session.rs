@@ -1,0 +1,211 @@
+//! The session held in memory, and the messages that hand it between tabs of the same app over a
+//! BroadcastChannel (memory to memory: nothing is written to storage). A message is JSON text:
+//! `{"t":"session","gen":N,"s":{...}}`, `{"t":"ended","gen":N}`, or `{"t":"ask"}`.
+//! `gen` orders session states across tabs: a tab takes a session only if it is newer than its own.
+
+#[allow(unused_imports)]
+use crate::prelude::*;
+use crate::error::{ErrorCode, Result};
+use crate::json::{self, Json};
+use crate::types::{AccessToken, RefreshToken, TokenSet};
+
+/// What a signed-in session holds. Lives only in the `Client`, in the wasm instance's memory.
+pub struct Session {
+    pub tokens: TokenSet,
+    /// The verified ID-token claims, as JSON text (for the app) and parsed (for later checks).
+    pub claims_text: String,
+    pub claims: Json,
+    /// Unix seconds when the access token expires, if the provider said.
+    pub expires_at: Option<f64>,
+}
+
+pub enum Message {
+    Session { gen: u64, session: Session },
+    Ended { gen: u64 },
+    Ask,
+}
+
+fn push_member(o: &mut String, name: &str, value: &str) {
+    o.push(',');
+    json::write_str(o, name);
+    o.push(':');
+    json::write_str(o, value);
+}
+
+impl Session {
+    pub fn sub(&self) -> Option<&str> {
+        self.claims.str_member("sub")
+    }
+
+    fn to_json(&self) -> String {
+        let mut o = String::from("{\"claims\":");
+        o.push_str(&self.claims_text);
+        push_member(&mut o, "at", self.tokens.access_token.as_str());
+        if let Some(rt) = &self.tokens.refresh_token {
+            push_member(&mut o, "rt", rt.as_str());
+        }
+        if let Some(it) = &self.tokens.id_token {
+            push_member(&mut o, "it", it);
+        }
+        if let Some(s) = &self.tokens.scope {
+            push_member(&mut o, "scope", s);
+        }
+        if let Some(e) = self.expires_at {
+            o.push_str(",\"exp\":");
+            json::write_u64(&mut o, e.max(0.0) as u64);
+        }
+        o.push('}');
+        o
+    }
+
+    fn from_json(v: &Json) -> Option<Session> {
+        let claims = v.get("claims")?.clone();
+        if !matches!(claims, Json::Obj(_)) {
+            return None;
+        }
+        let claims_text = claims_to_text(&claims)?;
+        let s = |n: &str| v.str_member(n).map(String::from);
+        let expires_at = match v.get("exp") {
+            None => None,
+            Some(e) => Some(e.as_f64()?),
+        };
+        Some(Session {
+            tokens: TokenSet {
+                access_token: AccessToken::new(s("at")?),
+                expires_in: None,
+                refresh_token: s("rt").map(RefreshToken::new),
+                id_token: s("it"),
+                scope: s("scope"),
+            },
+            claims_text,
+            claims,
+            expires_at,
+        })
+    }
+}
+
+/// Re-serialises claims that arrived inside a message. Only strings, booleans, integers, arrays and
+/// objects are written (claims with fractional numbers are refused rather than reformatted).
+fn claims_to_text(v: &Json) -> Option<String> {
+    fn write(o: &mut String, v: &Json) -> Option<()> {
+        match v {
+            Json::Null => o.push_str("null"),
+            Json::Bool(b) => o.push_str(if *b { "true" } else { "false" }),
+            Json::Num(n) => {
+                if n.abs() > 9.0e15 || (*n as i64) as f64 != *n {
+                    return None;
+                }
+                if *n < 0.0 {
+                    o.push('-');
+                }
+                json::write_u64(o, n.abs() as u64);
+            }
+            Json::Str(s) => json::write_str(o, s),
+            Json::Arr(a) => {
+                o.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        o.push(',');
+                    }
+                    write(o, x)?;
+                }
+                o.push(']');
+            }
+            Json::Obj(m) => {
+                o.push('{');
+                for (i, (k, x)) in m.iter().enumerate() {
+                    if i > 0 {
+                        o.push(',');
+                    }
+                    json::write_str(o, k);
+                    o.push(':');
+                    write(o, x)?;
+                }
+                o.push('}');
+            }
+        }
+        Some(())
+    }
+    let mut o = String::new();
+    write(&mut o, v)?;
+    Some(o)
+}
+
+impl Message {
+    pub fn session(gen: u64, s: &Session) -> String {
+        let mut o = String::from("{\"t\":\"session\",\"gen\":");
+        json::write_u64(&mut o, gen);
+        o.push_str(",\"s\":");
+        o.push_str(&s.to_json());
+        o.push('}');
+        o
+    }
+
+    pub fn ended(gen: u64) -> String {
+        let mut o = String::from("{\"t\":\"ended\",\"gen\":");
+        json::write_u64(&mut o, gen);
+        o.push('}');
+        o
+    }
+
+    pub const ASK: &'static str = "{\"t\":\"ask\"}";
+
+    /// Reads a message from another tab; anything unreadable is ignored by the caller.
+    pub fn parse(text: &str) -> Result<Message> {
+        let v = Json::parse_object(text, ErrorCode::InvalidConfig)?;
+        let bad = || crate::error::OidcError::new(ErrorCode::InvalidConfig, "unreadable message from another tab");
+        let gen = || v.get("gen").and_then(Json::as_f64).filter(|g| *g >= 0.0).map(|g| g as u64).ok_or_else(bad);
+        match v.str_member("t") {
+            Some("session") => {
+                let session = v.get("s").and_then(Session::from_json).ok_or_else(bad)?;
+                Ok(Message::Session { gen: gen()?, session })
+            }
+            Some("ended") => Ok(Message::Ended { gen: gen()? }),
+            Some("ask") => Ok(Message::Ask),
+            _ => Err(bad()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        let claims_text = r#"{"sub":"alice","aud":["spa"],"exp":1700000300,"name":"A \"q\""}"#.to_string();
+        Session {
+            tokens: TokenSet {
+                access_token: AccessToken::new("AT"),
+                expires_in: Some(300.0),
+                refresh_token: Some(RefreshToken::new("RT")),
+                id_token: Some("a.b.c".into()),
+                scope: None,
+            },
+            claims: Json::parse(&claims_text, ErrorCode::JwtMalformed).ok().unwrap(),
+            claims_text,
+            expires_at: Some(1_700_000_300.0),
+        }
+    }
+
+    #[test]
+    fn a_session_survives_the_hand_off() {
+        let text = Message::session(7, &session());
+        let Message::Session { gen, session: s } = Message::parse(&text).ok().unwrap() else { panic!("not a session") };
+        assert_eq!(gen, 7);
+        assert_eq!(s.tokens.access_token.as_str(), "AT");
+        assert_eq!(s.tokens.refresh_token.map(|r| r.as_str().to_string()).as_deref(), Some("RT"));
+        assert_eq!(s.tokens.id_token.as_deref(), Some("a.b.c"));
+        assert_eq!(s.expires_at, Some(1_700_000_300.0));
+        assert_eq!(s.claims_text, r#"{"sub":"alice","aud":["spa"],"exp":1700000300,"name":"A \"q\""}"#);
+        assert_eq!(s.claims.str_member("sub"), Some("alice"));
+    }
+
+    #[test]
+    fn other_messages() {
+        assert!(matches!(Message::parse(&Message::ended(3)), Ok(Message::Ended { gen: 3 })));
+        assert!(matches!(Message::parse(Message::ASK), Ok(Message::Ask)));
+        for bad in ["", "{}", r#"{"t":"session","gen":1}"#, r#"{"t":"ended"}"#, r#"{"t":"x"}"#, r#"{"t":"session","gen":1,"s":{"claims":1,"at":"x"}}"#] {
+            assert!(Message::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
