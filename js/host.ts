@@ -49,13 +49,14 @@ export function browserHost() {
       crypto.getRandomValues(out);
     },
 
-    async http(method: string, url: string, body?: string): Promise<HttpResult> {
+    async http(method: string, url: string, body?: string, authorization?: string): Promise<HttpResult> {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+      if (authorization !== undefined) headers.authorization = authorization;
       const res = await fetch(url, {
         method,
         body,
-        headers: body === undefined
-          ? { accept: 'application/json' }
-          : { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+        headers,
         credentials: 'omit', // the OP's cookies have no business on back-channel calls
         cache: 'no-store',
         referrerPolicy: 'no-referrer',

@@ -84,6 +84,9 @@ export interface OidcClient {
   /** The verified ID-token claims of the signed-in user, or null. */
   getUser(): User | null;
   isAuthenticated(): boolean;
+  /** The UserInfo claims, fetched with the access token; refused (`userinfo_sub_mismatch`) unless their
+   * `sub` is the ID token's. */
+  getUserInfo(): Promise<Record<string, unknown>>;
   /** `fetch`, with `Authorization: Bearer <access token>` for URLs on `apiOrigins` only. Refreshes ahead of
    * expiry; on a 401 `invalid_token` challenge refreshes once and retries once. */
   fetchWithToken(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
@@ -204,6 +207,9 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     },
     getUser,
     isAuthenticated: () => core.isAuthenticated(),
+    async getUserInfo() {
+      return JSON.parse(await track(core.userInfo())) as Record<string, unknown>;
+    },
 
     async fetchWithToken(input: RequestInfo | URL, init?: RequestInit) {
       const request = new Request(input, init);

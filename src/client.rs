@@ -84,7 +84,7 @@ impl<H: Host> Client<H> {
         if let Some(m) = self.metadata.borrow().as_ref() {
             return Ok(m.clone());
         }
-        let res = self.host.get(&discovery_url(&self.config.issuer)).await?;
+        let res = self.host.get(&discovery_url(&self.config.issuer), None).await?;
         if res.status != 200 {
             return fail(HttpError, "the discovery endpoint did not answer 200");
         }
@@ -99,7 +99,7 @@ impl<H: Host> Client<H> {
                 return Ok(k.clone());
             }
         }
-        let res = self.host.get(&meta.jwks_uri).await?;
+        let res = self.host.get(&meta.jwks_uri, None).await?;
         if res.status != 200 {
             return fail(HttpError, "the jwks_uri did not answer 200");
         }

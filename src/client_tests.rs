@@ -66,8 +66,11 @@ impl Host for FakeHost {
         self.counter.set(self.counter.get() + 1);
         [self.counter.get(); 32]
     }
-    async fn get(&self, url: &str) -> Result<HttpResponse> {
-        self.log.borrow_mut().push(format!("GET {url}"));
+    async fn get(&self, url: &str, authorization: Option<&str>) -> Result<HttpResponse> {
+        match authorization {
+            Some(a) => self.log.borrow_mut().push(format!("GET {url} [{a}]")),
+            None => self.log.borrow_mut().push(format!("GET {url}")),
+        }
         match self.routes.borrow().get(url) {
             Some((status, body)) => Ok(HttpResponse { status: *status, body: body.clone() }),
             None => Ok(HttpResponse { status: 404, body: String::new() }),

@@ -21,8 +21,9 @@ pub trait Host {
     fn now(&self) -> f64;
     /// 32 bytes from the platform CSPRNG (`crypto.getRandomValues`).
     fn random32(&self) -> [u8; 32];
-    /// GET with `Accept: application/json`. `Err(network_error)` when no response arrived.
-    async fn get(&self, url: &str) -> Result<HttpResponse>;
+    /// GET with `Accept: application/json` and, when given, an `Authorization` header (UserInfo).
+    /// `Err(network_error)` when no response arrived.
+    async fn get(&self, url: &str, authorization: Option<&str>) -> Result<HttpResponse>;
     /// POST an `application/x-www-form-urlencoded` body.
     async fn post_form(&self, url: &str, body: &str) -> Result<HttpResponse>;
     /// `crypto.subtle.digest(hash, data)`.

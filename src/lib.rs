@@ -44,6 +44,7 @@ pub mod token;
 pub mod transaction;
 pub mod types;
 pub mod url;
+pub mod userinfo;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

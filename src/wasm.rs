@@ -41,7 +41,7 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn random(this: &JsHost, out: &mut [u8]);
     #[wasm_bindgen(method)]
-    fn http(this: &JsHost, method: &str, url: &str, body: Option<String>) -> Promise;
+    fn http(this: &JsHost, method: &str, url: &str, body: Option<String>, authorization: Option<String>) -> Promise;
     #[wasm_bindgen(method)]
     fn digest(this: &JsHost, hash: &str, data: &[u8]) -> Promise;
     #[wasm_bindgen(method)]
@@ -76,8 +76,8 @@ extern "C" {
     fn body(this: &HttpResult) -> String;
 }
 
-async fn http(host: &JsHost, method: &str, url: &str, body: Option<String>) -> Result<HttpResponse> {
-    let r = JsFuture::from(host.http(method, url, body))
+async fn http(host: &JsHost, method: &str, url: &str, body: Option<String>, auth: Option<String>) -> Result<HttpResponse> {
+    let r = JsFuture::from(host.http(method, url, body, auth))
         .await
         .map_err(|_| OidcError::new(ErrorCode::NetworkError, "the request failed before a response arrived"))?;
     let r: HttpResult = r.unchecked_into();
@@ -97,11 +97,11 @@ impl Host for JsHost {
         self.random(&mut b);
         b
     }
-    async fn get(&self, url: &str) -> Result<HttpResponse> {
-        http(self, "GET", url, None).await
+    async fn get(&self, url: &str, authorization: Option<&str>) -> Result<HttpResponse> {
+        http(self, "GET", url, None, authorization.map(String::from)).await
     }
     async fn post_form(&self, url: &str, body: &str) -> Result<HttpResponse> {
-        http(self, "POST", url, Some(body.into())).await
+        http(self, "POST", url, Some(body.into()), None).await
     }
     async fn digest(&self, hash: &'static str, data: &[u8]) -> Result<Vec<u8>> {
         let v = JsFuture::from(JsHost::digest(self, hash, data)).await.map_err(crypto_error)?;
@@ -281,6 +281,13 @@ impl Core {
     #[wasm_bindgen(js_name = askOtherTabs)]
     pub fn ask_other_tabs(&self) {
         self.inner.ask_other_tabs()
+    }
+
+    /// Resolves to the UserInfo claims as JSON text (their `sub` checked against the ID token's).
+    #[wasm_bindgen(js_name = userInfo)]
+    pub fn user_info(&self) -> Promise {
+        let c = self.inner.clone();
+        future_to_promise(async move { c.userinfo().await.map(|t| JsValue::from_str(&t)).map_err(to_js) })
     }
 
     /// Ends the session everywhere; resolves to the end-session URL to navigate to, or undefined.
