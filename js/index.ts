@@ -100,8 +100,14 @@ export interface OidcClient {
 
 let loaded: Promise<unknown> | undefined;
 
+// The wasm sits beside this file. Vite and webpack 5 see this `new URL(..., import.meta.url)` and ship
+// the file with the app; the script-tag build defines `import.meta.url` as its own script's URL.
+function defaultWasmUrl(): URL {
+  return new URL('./oidc_wasm_bg.wasm', import.meta.url);
+}
+
 function loadWasm(source: OidcConfig['wasm']): Promise<unknown> {
-  loaded ??= init({ module_or_path: source ?? new URL('./oidc_wasm_bg.wasm', import.meta.url) }).catch((e) => {
+  loaded ??= init({ module_or_path: source ?? defaultWasmUrl() }).catch((e) => {
     loaded = undefined; // a failed fetch (offline) may succeed on the next createClient
     throw e;
   });

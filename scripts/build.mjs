@@ -1,8 +1,9 @@
 // Builds the SDK into dist/: the Rust core to wasm (cargo, wasm-bindgen, wasm-opt), the TypeScript
-// wrapper bundled with the wasm-bindgen glue (esbuild), the type declarations (tsc), and prints the
-// gzip size of what ships. Run through `npm run build` (which runs scripts/setup.sh first).
+// wrapper bundled with the wasm-bindgen glue (esbuild) as an ES module and as a script-tag build, the
+// React and Vue entry points, the type declarations (tsc), and prints the size of what ships.
+// Run through `npm run build` (which runs scripts/setup.sh first).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+const esbuild = (args) => run(bin('esbuild'), ['--bundle', '--minify', '--target=es2020', '--legal-comments=none', '--log-level=warning', ...args]);
 
 run('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '--lib']);
 rmSync(join(root, 'build/wasm'), { recursive: true, force: true });
@@ -18,10 +20,20 @@ run('wasm-bindgen', ['target/wasm32-unknown-unknown/release/oidc_wasm.wasm', '--
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 mkdirSync(join(root, 'dist'));
 run(bin('wasm-opt'), ['-Oz', 'build/wasm/oidc_wasm_bg.wasm', '-o', 'dist/oidc_wasm_bg.wasm']);
-run(bin('esbuild'), ['js/index.ts', '--bundle', '--format=esm', '--minify', '--target=es2020', '--legal-comments=none',
-  '--outfile=dist/index.js', '--log-level=warning']);
+
+// ES module for bundlers and <script type="module">.
+esbuild(['js/index.ts', '--format=esm', '--outfile=dist/index.js']);
+// Script-tag build: defines the global `OidcWasm` and finds the wasm beside its own script.
+esbuild(['js/global.ts', '--format=iife', '--global-name=OidcWasm', '--outfile=dist/oidc-wasm.global.js',
+  '--define:import.meta.url=__oidcWasmScript',
+  '--banner:js=var __oidcWasmScript=typeof document!=="undefined"&&document.currentScript&&document.currentScript.src||"";']);
+// Framework bindings: thin, with the framework and the core left as imports.
+for (const [entry, out] of [['js/react.ts', 'dist/react.js'], ['js/vue.ts', 'dist/vue.js']]) {
+  if (existsSync(join(root, entry))) {
+    esbuild([entry, '--format=esm', `--outfile=${out}`, '--external:react', '--external:vue', '--external:./index.js']);
+  }
+}
 run(bin('tsc'), ['-p', 'tsconfig.json']);
-copyFileSync(join(root, 'build/wasm/oidc_wasm.d.ts'), join(root, 'dist/oidc_wasm.d.ts'));
 
 const sizes = ['dist/index.js', 'dist/oidc_wasm_bg.wasm'].map((f) => {
   const buf = readFileSync(join(root, f));
