@@ -2,7 +2,7 @@
 # `npm test`: builds everything and runs every test, from a fresh clone. Steps:
 #   1. setup (Rust target, wasm-bindgen-cli, npm packages, Chromium + ChromeDriver)
 #   2. build dist/ (prints the gzip size)
-#   3. native Rust tests            cargo test
+#   3. native Rust tests            cargo test, then clippy (panic-free parsers)
 #   4. wasm tests in headless Chromium (WebCrypto verification through the real browser host)
 #   5. end-to-end: real logins in headless Chromium against a local oidc-provider on 127.0.0.1
 set -euo pipefail
@@ -19,6 +19,9 @@ node scripts/build.mjs
 
 step "native tests (cargo test)"
 cargo test --lib --tests
+
+step "lint: no unwrap/expect/indexing/panic in the shipped core (cargo clippy)"
+cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 
 step "wasm tests in headless Chromium"
 node_modules/.bin/esbuild js/host.ts --format=esm --target=es2020 --outfile=build/test-host.js --log-level=warning

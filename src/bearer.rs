@@ -18,7 +18,7 @@ pub fn authorization_header(token: &AccessToken) -> String {
 /// `url::origin_of`). Anything unparseable is not allowed: the token never goes to a guess.
 pub fn origin_allowed(request_url: &str, api_origins: &[String]) -> bool {
     match url::origin_of(request_url) {
-        Some(o) => api_origins.iter().any(|a| *a == o),
+        Some(o) => api_origins.contains(&o),
         None => false,
     }
 }

@@ -300,7 +300,10 @@ impl Core {
     }
 }
 
-fn login_options(text: &str) -> Result<(Option<String>, Vec<(String, String)>)> {
+/// `returnTo` and `extraParams` of `login()`.
+type LoginOptions = (Option<String>, Vec<(String, String)>);
+
+fn login_options(text: &str) -> Result<LoginOptions> {
     let bad = || OidcError::new(ErrorCode::InvalidConfig, "login options: returnTo must be a string and extraParams an object of strings");
     let v = Json::parse_object(text, ErrorCode::InvalidConfig)?;
     let return_to = match v.get("returnTo") {
