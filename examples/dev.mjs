@@ -1,6 +1,8 @@
-// `npm start` (after the build): the local OpenID Provider plus the flow-explorer sample app.
+// `npm start` (after the build): the local OpenID Provider, the flow-explorer sample app and the sample API.
 //   OP_PORT  (default 3001)  the provider, http://127.0.0.1:$OP_PORT
 //   APP_PORT (default 3000)  the app, http://127.0.0.1:$APP_PORT/ (redirect URI /callback)
+//   API_PORT (default 3002)  the sample API, http://127.0.0.1:$API_PORT/api/me (JWT access tokens,
+//                            aud urn:oidc-wasm:sample-api, scope api:read; 5-minute lifetime so refreshes show)
 // Runs until Ctrl-C. The provider's state (sessions, grants) lives in memory and ends with the process.
 
 import { existsSync } from 'node:fs';
@@ -8,10 +10,12 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProvider } from '../tests/op/provider.mjs';
 import { startApp } from './server.mjs';
+import { SAMPLE_API_SCOPE, startApi } from './api/server.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const opPort = Number(process.env.OP_PORT ?? 3001);
 const appPort = Number(process.env.APP_PORT ?? 3000);
+const apiPort = Number(process.env.API_PORT ?? 3002);
 const clientId = 'flow-explorer';
 
 if (!existsSync(resolve(root, 'dist', 'index.js'))) {
@@ -21,7 +25,8 @@ if (!existsSync(resolve(root, 'dist', 'index.js'))) {
 
 function explainListenError(what, port, err) {
   if (err?.code === 'EADDRINUSE') {
-    console.error(`Port ${port} (${what}) is already in use. Stop the other process or choose another port, e.g. ${what === 'app' ? 'APP_PORT' : 'OP_PORT'}=${port + 10} npm start`);
+    const variable = { app: 'APP_PORT', provider: 'OP_PORT', API: 'API_PORT' }[what];
+    console.error(`Port ${port} (${what}) is already in use. Stop the other process or choose another port, e.g. ${variable}=${port + 10} npm start`);
   } else {
     console.error(`Could not start the ${what}:`, err);
   }
@@ -36,22 +41,26 @@ const op = await startProvider({
     redirect_uris: [app.redirectUri],
     post_logout_redirect_uris: [app.url],
   }],
+  resourceServer: { accessTokenTTL: 300 },
 }).catch((err) => explainListenError('provider', opPort, err));
-app.configure({ issuer: op.issuer, clientId });
+const api = await startApi({ port: apiPort, issuer: op.issuer, allowedOrigins: [app.origin] })
+  .catch((err) => explainListenError('API', apiPort, err));
+app.configure({ issuer: op.issuer, clientId, scope: `openid profile email ${SAMPLE_API_SCOPE}`, apiUrl: api.url });
 
 console.log('');
 console.log(`  OpenID Provider  ${op.issuer}   (client_id ${clientId}, redirect URI ${app.redirectUri})`);
 console.log(`  Sample app       ${app.url}`);
+console.log(`  Sample API       ${api.url}/me   (access tokens live ${op.resourceServer.accessTokenTTL} s)`);
 console.log('');
 console.log(`  Open ${app.url} and sign in with any username/password`);
-console.log('  Ctrl-C stops both.');
+console.log('  Ctrl-C stops all three.');
 console.log('');
 
 let stopping = false;
 async function stop() {
   if (stopping) process.exit(1);
   stopping = true;
-  await Promise.allSettled([app.close(), op.close()]);
+  await Promise.allSettled([app.close(), op.close(), api.close()]);
   process.exit(0);
 }
 process.on('SIGINT', stop);

@@ -2,11 +2,11 @@
 //
 // node:http only, bound to 127.0.0.1. Routes:
 //   /, /callback        examples/flow-explorer/index.html (the SPA page; /callback is its redirect URI)
-//   /config.json        { issuer, clientId, scope } of the OpenID Provider, so ports can be ephemeral
+//   /config.json        { issuer, clientId, scope, apiUrl?, ... } for the page, so ports can be ephemeral
 //   /dist/*             the built SDK (repo's dist/), .wasm served as application/wasm
 //   anything else       files from examples/flow-explorer/
 // HTML gets the headers a real SPA should send: a strict Content-Security-Policy that allows only
-// same-origin scripts, wasm compilation ('wasm-unsafe-eval') and fetches to the OP's origin, and
+// same-origin scripts, wasm compilation ('wasm-unsafe-eval') and fetches to the OP's and the API's origins, and
 // Referrer-Policy: no-referrer so the authorization response never leaks through the Referer header.
 
 import { createServer } from 'node:http';
@@ -31,12 +31,14 @@ const TYPES = {
   '.ts': 'text/plain; charset=utf-8', // .d.ts files, for reading only
 };
 
-/** The CSP a real deployment of an SPA using this SDK would send. */
-export function contentSecurityPolicy(opOrigin) {
+/** The CSP a real deployment of an SPA using this SDK would send: fetches only to the given origins
+ * (the OP's, the API's) besides its own. */
+export function contentSecurityPolicy(...connectOrigins) {
+  const connect = [...new Set(connectOrigins.filter(Boolean))];
   return [
     "default-src 'self'",
     "script-src 'self' 'wasm-unsafe-eval'",
-    `connect-src 'self'${opOrigin ? ` ${opOrigin}` : ''}`,
+    `connect-src 'self'${connect.map((o) => ` ${o}`).join('')}`,
     "style-src 'self'",
     "img-src 'self'",
     "object-src 'none'",
@@ -58,7 +60,9 @@ function commonHeaders() {
  * @param {object} [options]
  * @param {number} [options.port=0]     0 picks a free port
  * @param {string} [options.root]       repository root (holds dist/ and examples/flow-explorer/)
- * @param {object} [options.config]     { issuer, clientId, scope? }; can be set later with configure()
+ * @param {object} [options.config]     { issuer, clientId, scope?, apiUrl?, ... } served as /config.json;
+ *                                      can be set later with configure(). `connectSrc` (extra origins for
+ *                                      the CSP's connect-src, e.g. a test's third-party server) is not served.
  * @returns {Promise<{url: string, origin: string, redirectUri: string, configure(c: object): void, close(): Promise<void>}>}
  */
 export async function startApp({ port = 0, root = REPO_ROOT, config } = {}) {
@@ -93,9 +97,10 @@ export async function startApp({ port = 0, root = REPO_ROOT, config } = {}) {
   }
 
   function htmlHeaders() {
-    const opOrigin = current?.issuer ? new URL(current.issuer).origin : '';
+    const originOf = (u) => (u ? new URL(u).origin : '');
+    const connect = [originOf(current?.issuer), originOf(current?.apiUrl), ...(current?.connectSrc ?? []).map(originOf)];
     return {
-      'Content-Security-Policy': contentSecurityPolicy(opOrigin),
+      'Content-Security-Policy': contentSecurityPolicy(...connect),
       'Referrer-Policy': 'no-referrer',
       'X-Frame-Options': 'DENY',
     };
@@ -119,7 +124,8 @@ export async function startApp({ port = 0, root = REPO_ROOT, config } = {}) {
       }
       if (path === '/config.json') {
         if (!current) return sendText(res, 503, 'provider not configured yet');
-        const body = JSON.stringify({ scope: 'openid profile email', ...current });
+        const { connectSrc, ...served } = current;
+        const body = JSON.stringify({ scope: 'openid profile email', ...served });
         res.writeHead(200, { ...commonHeaders(), 'Content-Type': 'application/json; charset=utf-8' });
         return res.end(req.method === 'HEAD' ? undefined : body);
       }

@@ -155,6 +155,7 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     const claims = core.user();
     return claims === undefined ? null : (JSON.parse(claims) as User);
   };
+  let reported = core.generation(); // the newest session generation an event was emitted for
   // Runs a core call; afterwards reports what changed: a session that ended, an absorbed failure.
   async function track<T>(p: Promise<T>): Promise<T> {
     const before = core.isAuthenticated();
@@ -163,10 +164,14 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     } finally {
       const absorbed = core.takeBackgroundError();
       if (absorbed !== undefined) emit('error', toOidcError(absorbed));
-      if (before && !core.isAuthenticated()) {
+      const after = core.isAuthenticated();
+      if (before && !after) {
         emit('sessionEnded');
         emit('userChanged', null);
+      } else if (before && after && core.generation() > reported) {
+        emit('tokensRefreshed'); // a refresh made here (refresh(), fetchWithToken, getUserInfo): once per refresh
       }
+      reported = Math.max(reported, core.generation());
     }
   }
 
@@ -178,7 +183,9 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     host.channel = channel;
     channel.onmessage = (e: MessageEvent) => {
       if (typeof e.data !== 'string') return;
-      switch (core.onMessage(e.data)) {
+      const change = core.onMessage(e.data);
+      reported = Math.max(reported, core.generation());
+      switch (change) {
         case 'signedIn': emit('userChanged', getUser()); handedOver?.(); break;
         case 'refreshed': emit('tokensRefreshed'); break;
         case 'ended': emit('sessionEnded'); emit('userChanged', null); break;
@@ -240,7 +247,6 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
 
     async refresh() {
       await track(core.refresh());
-      emit('tokensRefreshed');
     },
 
     async logout(options: LogoutOptions = {}) {

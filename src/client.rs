@@ -264,6 +264,11 @@ impl<H: Host> Client<H> {
         self.background_error.borrow_mut().take()
     }
 
+    /// This tab's session generation: it grows with every login, refresh and logout.
+    pub fn generation(&self) -> u64 {
+        self.generation.get()
+    }
+
     pub fn is_authenticated(&self) -> bool {
         self.session.borrow().is_some()
     }

@@ -223,6 +223,11 @@ impl Core {
         self.inner.user()
     }
 
+    /// Grows with every login, refresh and logout of this tab (for the wrapper's events).
+    pub fn generation(&self) -> f64 {
+        self.inner.generation() as f64
+    }
+
     #[wasm_bindgen(js_name = isAuthenticated)]
     pub fn is_authenticated(&self) -> bool {
         self.inner.is_authenticated()

@@ -1,9 +1,14 @@
-// Flow explorer page logic: signs in with the oidc-wasm SDK and shows the verified ID-token claims.
+// Flow explorer page logic: signs in with the oidc-wasm SDK, shows the verified ID-token claims, calls
+// the sample API with the access token, refreshes, signs out, and lists the SDK's events.
 // Plain ES module, no build step; loaded from index.html (no inline script: the page runs under a CSP).
 //
+// /config.json (examples/server.mjs): issuer, clientId, scope, and optionally apiUrl (the sample API,
+// examples/api/server.mjs; its origin becomes the SDK's `apiOrigins`) and refreshMarginSeconds.
+//
 // Test hook: when /config.json says `testHooks: true` (only the end-to-end tests set it), the SDK client
-// is exposed as `window.__oidc` so tests can call getUser(). A real app must not put its client on
-// `window`: any script on the page could then use the session.
+// is exposed as `window.__oidc` and the SDK's events are recorded in `window.__oidcEvents`, so tests can
+// drive and observe it. A real app must not put its client on `window`: any script on the page could
+// then use the session.
 
 import { createClient, OidcError } from '/dist/index.js';
 
@@ -29,12 +34,34 @@ const MEANINGS = {
 };
 const TIME_CLAIMS = new Set(['exp', 'iat', 'auth_time', 'nbf']);
 
+let testHooks = false;
+let apiFeatures = false; // the SDK has fetchWithToken/refresh (and the page was given an API URL or not)
+
 function show(state) {
   document.body.dataset.state = state;
   for (const id of ['loading', 'signed-out', 'signed-in', 'error']) $(id).hidden = id !== state;
+  $('api').hidden = !(state === 'signed-in' && apiFeatures);
 }
 
-let testHooks = false;
+function showSignedOut(reason) {
+  $('signed-out-reason').textContent = reason ?? '';
+  $('signed-out-reason').hidden = !reason;
+  $('sign-in').disabled = false;
+  show('signed-out');
+}
+
+// One line per SDK event, newest first; in test mode also as data in window.__oidcEvents.
+function logEvent(type, detail = {}) {
+  if (testHooks) window.__oidcEvents.push({ type, at: Date.now(), ...detail });
+  const item = document.createElement('li');
+  item.dataset.event = type;
+  item.textContent = `${new Date().toLocaleTimeString()}  ${type}${detail.code ? ` (${detail.code})` : ''}`;
+  $('events').prepend(item);
+}
+
+function errorCode(err) {
+  return err instanceof OidcError || err?.code ? err.code : (err?.name || 'error');
+}
 
 // The provider's own OAuth `error` / `error_description`, if the SDK error carries them (authorization and
 // token errors). The field names are looked up defensively; the text is attacker-controllable (anyone can
@@ -46,7 +73,7 @@ function providerError(err) {
 }
 
 function showError(err) {
-  const code = err instanceof OidcError || err?.code ? err.code : (err?.name || 'error');
+  const code = errorCode(err);
   const message = err?.message || String(err);
   const provider = providerError(err);
   let text = `${code}: ${message}`;
@@ -116,16 +143,41 @@ async function main() {
     return r.json();
   });
 
-  const client = await createClient({
+  testHooks = config.testHooks === true;
+  if (testHooks) window.__oidcEvents = [];
+  const apiUrl = typeof config.apiUrl === 'string' ? config.apiUrl.replace(/\/+$/, '') : null;
+
+  const options = {
     issuer: config.issuer,
     clientId: config.clientId,
     redirectUri: `${location.origin}/callback`,
     postLogoutRedirectUri: `${location.origin}/`,
     scope: config.scope || 'openid profile email',
     clockToleranceSeconds: 30,
-  });
-  testHooks = config.testHooks === true;
+  };
+  // Only the API's origin may receive the access token (the default would be this page's origin).
+  if (apiUrl) options.apiOrigins = [new URL(apiUrl).origin];
+  if (typeof config.refreshMarginSeconds === 'number') options.refreshMarginSeconds = config.refreshMarginSeconds;
+  const client = await createClient(options);
   if (testHooks) window.__oidc = client;
+
+  apiFeatures = typeof client.fetchWithToken === 'function';
+  if (apiFeatures) setUpApiCard(client, apiUrl);
+  if (typeof client.on === 'function') {
+    // Another tab signed in or out, or a refresh brought a new ID token.
+    client.on('userChanged', (user) => {
+      logEvent('userChanged', { signedIn: Boolean(user) });
+      const current = client.getUser();
+      if (current) renderUser(current);
+      else if (document.body.dataset.state === 'signed-in') showSignedOut();
+    });
+    client.on('tokensRefreshed', () => logEvent('tokensRefreshed'));
+    client.on('sessionEnded', () => {
+      logEvent('sessionEnded');
+      showSignedOut('Your session ended: you signed out (maybe in another tab), or the provider no longer accepts the refresh token.');
+    });
+    client.on('error', (err) => logEvent('error', { code: errorCode(err) }));
+  }
 
   const signIn = async (button) => {
     button.disabled = true;
@@ -148,13 +200,63 @@ async function main() {
     return;
   }
 
+  // Signed in when another open tab of this app handed its session over at createClient.
   const user = client.getUser();
   if (user) {
     renderUser(user);
   } else {
-    $('sign-in').disabled = false;
-    show('signed-out');
+    showSignedOut();
   }
+}
+
+// The API card: call the sample API, refresh now, sign out. Results are shown as text (the API's JSON
+// holds the user id and scope, never a token).
+function setUpApiCard(client, apiUrl) {
+  const result = $('api-result');
+  const report = (text) => { result.textContent = text; };
+  const failure = (err) => `${errorCode(err)}: ${err?.message || String(err)}`;
+
+  $('api-origin').textContent = apiUrl ? new URL(apiUrl).origin : '(no API configured)';
+  $('call-api').hidden = !apiUrl;
+  $('call-api').addEventListener('click', async () => {
+    $('call-api').disabled = true;
+    report(`GET ${apiUrl}/me …`);
+    try {
+      const res = await client.fetchWithToken(`${apiUrl}/me`);
+      let body = await res.text();
+      try { body = JSON.stringify(JSON.parse(body), null, 2); } catch { /* not JSON: show as is */ }
+      const challenge = res.headers.get('WWW-Authenticate');
+      report(`${res.status} ${res.statusText}${challenge ? `\nWWW-Authenticate: ${challenge}` : ''}\n${body}`);
+    } catch (err) {
+      report(failure(err));
+    } finally {
+      $('call-api').disabled = false;
+    }
+  });
+
+  $('refresh').addEventListener('click', async () => {
+    $('refresh').disabled = true;
+    report('Refreshing…');
+    try {
+      await client.refresh();
+      report(`Tokens refreshed at ${new Date().toLocaleTimeString()} (the old refresh token is now invalid).`);
+    } catch (err) {
+      report(failure(err));
+    } finally {
+      $('refresh').disabled = false;
+    }
+  });
+
+  $('sign-out').hidden = false;
+  $('sign-out').addEventListener('click', async () => {
+    $('sign-out').disabled = true;
+    try {
+      await client.logout(); // navigates to the provider's logout page
+    } catch (err) {
+      $('sign-out').disabled = false;
+      report(failure(err));
+    }
+  });
 }
 
 main().catch(showError);

@@ -6,18 +6,32 @@
 // origins, refresh tokens always issued (rotated for public clients), revocation, RP-initiated
 // logout, RFC 9207 `iss` in authorization responses, and per-endpoint request counters for tests.
 //
+// One API (resource server) is known: by default `urn:oidc-wasm:sample-api` with the scope `api:read`
+// (the sample API in examples/api/server.mjs). Resource indicators (RFC 8707) are on: an authorization
+// request whose scope includes `api:read` gets that API as its resource even without a `resource`
+// parameter, and the granted resource is reused at code exchange and refresh, so its access tokens are
+// JWTs for the API (RFC 9068: typ at+jwt, aud = the API's identifier, scope ⊆ api:read). Without the
+// API's scope the access token is the provider's opaque one, good for UserInfo only (oidc-provider gives
+// one audience per access token: an API token is refused at UserInfo). The API token's lifetime is
+// `op.resourceServer.accessTokenTTL`, which tests may change between sign-ins.
+//
+// Token-endpoint log for tests (`op.tokenRequests`): grant type, status, OAuth error, and SHA-256
+// fingerprints of the refresh token presented and of the one issued, so a test can see that each
+// refresh token was used once without ever holding or printing a token. `op.revocations` likewise.
+//
 //   import { startProvider } from './tests/op/provider.mjs';
 //   const op = await startProvider({ clients: [{ client_id: 'spa', redirect_uris: ['http://127.0.0.1:3000/callback'] }] });
-//   op.issuer; op.counters.token; await op.close();
+//   op.issuer; op.counters.token; op.tokenRequests; await op.close();
 //
 // As a script (manual use):
 //   node tests/op/provider.mjs [--port 3001] [--client-id flow-explorer] [--redirect-uri http://127.0.0.1:3000/callback]
 //                              [--post-logout-redirect-uri http://127.0.0.1:3000/]
 
-import { generateKeyPair, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPair, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { SAMPLE_API, SAMPLE_API_SCOPE } from '../../examples/api/server.mjs';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -87,6 +101,14 @@ export function accountClaims(login) {
   };
 }
 
+// The sample API's identifier (RFC 8707 resource indicator, `aud` of its tokens) and required scope.
+export { SAMPLE_API, SAMPLE_API_SCOPE };
+
+/** A short, non-reversible fingerprint of a token, for comparing tokens in logs without holding them. */
+export function fingerprint(token) {
+  return typeof token === 'string' && token ? createHash('sha256').update(token).digest('base64url').slice(0, 16) : null;
+}
+
 function spaClient(meta) {
   if (!meta?.client_id) throw new TypeError('each client needs a client_id');
   if (!Array.isArray(meta.redirect_uris) || meta.redirect_uris.length === 0) {
@@ -110,10 +132,19 @@ function spaClient(meta) {
  * @param {object[]} options.clients  client metadata; public SPA defaults are filled in
  * @param {object} [options.ttl]      oidc-provider `ttl` overrides in seconds (e.g. { AccessToken: 5 })
  * @param {object} [options.features] extra oidc-provider `features` entries, merged over ours
- * @returns {Promise<{issuer: string, url: string, provider: object, counters: object, requests: object[], resetCounters(): void, close(): Promise<void>}>}
+ * @param {string} [options.issuer]  the public issuer URL when the provider is reached through a reverse
+ *                                    proxy (tests/e2e/proxy.mjs); default http://host:port of this server
+ * @param {object|false} [options.resourceServer] the API: { identifier, scope, accessTokenTTL } (defaults
+ *                                    SAMPLE_API, SAMPLE_API_SCOPE, 3600 s); false turns resource indicators off
+ * @returns {Promise<{issuer: string, url: string, internalUrl: string, provider: object, counters: object,
+ *   requests: object[], tokenRequests: object[], revocations: object[], resourceServer: object|null,
+ *   resetCounters(): void, close(): Promise<void>}>}
  */
-export async function startProvider({ port = 0, host = '127.0.0.1', clients = [], ttl, features } = {}) {
+export async function startProvider({
+  port = 0, host = '127.0.0.1', clients = [], ttl, features, issuer: publicIssuer, resourceServer: rsOptions,
+} = {}) {
   const Provider = await loadProvider();
+  const { errors } = providerModule;
   const clientList = clients.map(spaClient);
 
   // Listen first: with port 0 the issuer (which contains the port) is only known afterwards.
@@ -124,7 +155,16 @@ export async function startProvider({ port = 0, host = '127.0.0.1', clients = []
   });
   const { port: actualPort } = server.address();
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
-  const issuer = `http://${hostForUrl}:${actualPort}`;
+  const internalUrl = `http://${hostForUrl}:${actualPort}`;
+  const issuer = publicIssuer ? String(publicIssuer).replace(/\/+$/, '') : internalUrl;
+
+  // The API. Read on every token issued, so a test can change accessTokenTTL between sign-ins.
+  const resourceServer = rsOptions === false ? null : {
+    identifier: SAMPLE_API,
+    scope: SAMPLE_API_SCOPE,
+    accessTokenTTL: 3600,
+    ...rsOptions,
+  };
 
   // CORS for the token, userinfo and revocation endpoints: only the origins of registered redirect URIs.
   const originsByClient = new Map(clientList.map((c) => [
@@ -161,13 +201,63 @@ export async function startProvider({ port = 0, host = '127.0.0.1', clients = []
     // rotateRefreshToken: the default rotates on every use for public clients; kept.
     features: {
       devInteractions: { enabled: true },
-      revocation: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      revocation: {
+        enabled: true,
+        // A client may revoke only its own tokens; a public client's attempt on another client's token
+        // is answered 200 and ignored (RFC 7009 §2.1). The library's default, stated so it stays quiet.
+        async allowedPolicy(ctx, client, token) {
+          return token.clientId === client.clientId;
+        },
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        // The library's confirmation page without its web-font @import (no requests leave loopback).
+        async logoutSource(ctx, form) {
+          ctx.body = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Logout Request</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:system-ui,sans-serif;margin:25px auto;max-width:22rem;text-align:center}button{display:block;width:100%;margin:.5rem 0;padding:.5rem;font:inherit;cursor:pointer}</style>
+</head><body>
+<h1>Do you want to sign out from ${ctx.host.replace(/[^a-zA-Z0-9.:[\]-]/g, '')}?</h1>
+${form}
+<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm">No, stay signed in</button>
+</body></html>`;
+        },
+      },
+      ...(resourceServer && {
+        resourceIndicators: {
+          enabled: true,
+          // No `resource` parameter: the API when the request asks for the API's scope (so a client
+          // that only knows scopes gets API tokens); otherwise none, and the access token is the
+          // provider's own opaque one for UserInfo (an API token is refused there: it has an `aud`).
+          // An explicit `resource` must name the API (anything else: invalid_target).
+          async defaultResource(ctx, client, oneOf) {
+            if (oneOf) return oneOf;
+            const scope = ctx.oidc.params?.scope;
+            const wantsApi = typeof scope === 'string' && scope.split(' ').includes(resourceServer.scope);
+            return wantsApi ? resourceServer.identifier : undefined;
+          },
+          // At code exchange and refresh without `resource`: the resource granted at authorization
+          // (without this, an `openid` request would get an opaque token for userinfo instead).
+          useGrantedResource: async () => true,
+          async getResourceServerInfo(ctx, resourceIndicator) {
+            if (resourceIndicator !== resourceServer.identifier) throw new errors.InvalidTarget();
+            return {
+              scope: resourceServer.scope,
+              audience: resourceServer.identifier,
+              accessTokenFormat: 'jwt',
+              accessTokenTTL: resourceServer.accessTokenTTL,
+            };
+          },
+        },
+      }),
       ...features,
     },
     // Lifetimes in seconds (explicit values also keep oidc-provider from printing a notice for each).
     ttl: {
-      AccessToken: 3600,
+      // The API's lifetime for its tokens; 3600 s for any other access token.
+      AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
       AuthorizationCode: 60,
       IdToken: 3600,
       RefreshToken: 14 * 24 * 3600,
@@ -206,6 +296,36 @@ export async function startProvider({ port = 0, host = '127.0.0.1', clients = []
       entry.status = ctx.status;
     }
   });
+  // Token and revocation requests, by fingerprint only (the body was parsed by oidc-provider: read
+  // after it ran, so the request stream is left to it).
+  const tokenRequests = []; // { at, grantType, status, error, presented, issued, scope, hasIdToken }
+  const revocations = [];   // { at, status, tokenTypeHint, token }
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.method !== 'POST') return;
+    const name = routeName(ctx.path);
+    const params = ctx.oidc?.params ?? ctx.oidc?.body ?? {};
+    const body = ctx.body && typeof ctx.body === 'object' ? ctx.body : {};
+    if (name === 'token') {
+      tokenRequests.push({
+        at: Date.now(),
+        grantType: params.grant_type ?? null,
+        status: ctx.status,
+        error: body.error ?? null,
+        presented: fingerprint(params.refresh_token),
+        issued: fingerprint(body.refresh_token),
+        scope: body.scope ?? null,
+        hasIdToken: typeof body.id_token === 'string',
+      });
+    } else if (name === 'revocation') {
+      revocations.push({
+        at: Date.now(),
+        status: ctx.status,
+        tokenTypeHint: params.token_type_hint ?? null,
+        token: fingerprint(params.token),
+      });
+    }
+  });
   provider.on('server_error', (ctx, err) => { console.error('[op] server_error:', err); });
 
   server.on('request', provider.callback());
@@ -213,14 +333,20 @@ export async function startProvider({ port = 0, host = '127.0.0.1', clients = []
   return {
     issuer,
     url: `${issuer}/`,
+    internalUrl,
     provider,
     counters,
     requests,
+    tokenRequests,
+    revocations,
+    resourceServer,
     resetCounters() {
       for (const k of Object.keys(counters)) {
         if (COUNTER_NAMES.includes(k)) counters[k] = 0; else delete counters[k];
       }
       requests.length = 0;
+      tokenRequests.length = 0;
+      revocations.length = 0;
     },
     close() {
       return new Promise((resolve) => {
