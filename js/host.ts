@@ -9,16 +9,21 @@ const TX_STORE = () => globalThis.sessionStorage;
 // Imported keys, so verifying the next token with the same JWK skips importKey.
 const keys = new Map<string, Promise<CryptoKey>>();
 
-export interface HttpResult { status: number; body: string }
+export interface HttpResult { status: number; body: string; dpopNonce?: string }
 
-// The shared generation counter: one number per app (issuer + client) in IndexedDB, read and written
-// only while holding the app's Web Lock, so every tab sees the latest. Never a token.
+// IndexedDB database `oidc-wasm`, three stores, none holding a readable token:
+//   generation  one number per app (issuer + client), read and written under the app's Web Lock
+//   keys        CryptoKey objects generated non-extractable (the DPoP key pair, the sealing key)
+//   sealed      { iv, ciphertext } of a persisted session, AES-GCM under the sealing key
+const STORES = ['generation', 'keys', 'sealed'];
 let db: Promise<IDBDatabase | undefined> | undefined;
 function openDb(): Promise<IDBDatabase | undefined> {
   db ??= new Promise((resolve) => {
     try {
-      const req = indexedDB.open('oidc-wasm', 1);
-      req.onupgradeneeded = () => req.result.createObjectStore('generation');
+      const req = indexedDB.open('oidc-wasm', 2);
+      req.onupgradeneeded = () => {
+        for (const s of STORES) if (!req.result.objectStoreNames.contains(s)) req.result.createObjectStore(s);
+      };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => resolve(undefined);
     } catch {
@@ -27,15 +32,35 @@ function openDb(): Promise<IDBDatabase | undefined> {
   });
   return db;
 }
-async function generationStore<T>(mode: IDBTransactionMode, use: (s: IDBObjectStore) => IDBRequest | undefined): Promise<T | undefined> {
+async function idb<T>(store: string, mode: IDBTransactionMode, use: (s: IDBObjectStore) => IDBRequest | undefined): Promise<T | undefined> {
   const d = await openDb();
   if (!d) return undefined;
   return new Promise((resolve) => {
-    const tx = d.transaction('generation', mode);
-    const req = use(tx.objectStore('generation'));
+    const tx = d.transaction(store, mode);
+    const req = use(tx.objectStore(store));
     tx.oncomplete = () => resolve(req?.result as T);
     tx.onerror = tx.onabort = () => resolve(undefined);
   });
+}
+
+// A key made on first use and kept in IndexedDB as the CryptoKey object itself (non-extractable:
+// its bytes can never be read, only used). Tabs that race to create it agree on the stored one.
+const made = new Map<string, Promise<unknown>>();
+function keyOnce<T>(name: string, generate: () => Promise<T>): Promise<T> {
+  let p = made.get(name) as Promise<T> | undefined;
+  if (!p) {
+    p = (async () => {
+      const stored = await idb<T>('keys', 'readonly', (s) => s.get(name));
+      if (stored) return stored;
+      const fresh = await generate();
+      // `add` fails if another tab stored one meanwhile; then use that one.
+      await idb('keys', 'readwrite', (s) => s.add(fresh, name));
+      return (await idb<T>('keys', 'readonly', (s) => s.get(name))) ?? fresh;
+    })();
+    p.catch(() => made.delete(name));
+    made.set(name, p);
+  }
+  return p;
 }
 
 export function browserHost() {
@@ -49,10 +74,11 @@ export function browserHost() {
       crypto.getRandomValues(out);
     },
 
-    async http(method: string, url: string, body?: string, authorization?: string): Promise<HttpResult> {
+    async http(method: string, url: string, body?: string, authorization?: string, dpop?: string): Promise<HttpResult> {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
       if (authorization !== undefined) headers.authorization = authorization;
+      if (dpop !== undefined) headers.dpop = dpop;
       const res = await fetch(url, {
         method,
         body,
@@ -63,7 +89,7 @@ export function browserHost() {
         // A token request must not be redirected elsewhere with the code in its body.
         redirect: method === 'POST' ? 'error' : 'follow',
       });
-      return { status: res.status, body: await res.text() };
+      return { status: res.status, body: await res.text(), dpopNonce: res.headers.get('dpop-nonce') ?? undefined };
     },
 
     async digest(hash: string, data: Uint8Array): Promise<Uint8Array> {
@@ -113,10 +139,47 @@ export function browserHost() {
       });
     },
     async sharedGeneration(name: string): Promise<number> {
-      return (await generationStore<number>('readonly', (s) => s.get(name))) ?? 0;
+      return (await idb<number>('generation', 'readonly', (s) => s.get(name))) ?? 0;
     },
     async setSharedGeneration(name: string, generation: number): Promise<void> {
-      await generationStore('readwrite', (s) => s.put(generation, name));
+      await idb('generation', 'readwrite', (s) => s.put(generation, name));
+    },
+
+    async dpopPublicJwk(name: string): Promise<string> {
+      const pair = await keyOnce<CryptoKeyPair>(name, () =>
+        crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']));
+      return JSON.stringify(await crypto.subtle.exportKey('jwk', pair.publicKey)); // the public half only
+    },
+    async dpopSign(name: string, data: Uint8Array): Promise<Uint8Array> {
+      const input = data.slice();
+      const pair = await keyOnce<CryptoKeyPair>(name, () =>
+        crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']));
+      return new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, input));
+    },
+    async seal(name: string, plaintext: string): Promise<boolean> {
+      try {
+        const key = await keyOnce<CryptoKey>(`${name}|key`, () =>
+          crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']));
+        const iv = crypto.getRandomValues(new Uint8Array(12));
+        const ciphertext = await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, new TextEncoder().encode(plaintext));
+        await idb('sealed', 'readwrite', (s) => s.put({ iv, ciphertext }, name));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async unseal(name: string): Promise<string | undefined> {
+      try {
+        const box = await idb<{ iv: Uint8Array<ArrayBuffer>; ciphertext: ArrayBuffer }>('sealed', 'readonly', (s) => s.get(name));
+        const key = await idb<CryptoKey>('keys', 'readonly', (s) => s.get(`${name}|key`));
+        if (!box || !key) return undefined;
+        return new TextDecoder().decode(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: box.iv }, key, box.ciphertext));
+      } catch {
+        return undefined; // tampered or from another key: as if nothing were stored
+      }
+    },
+    async unsealClear(name: string): Promise<void> {
+      await idb('sealed', 'readwrite', (s) => s.delete(name));
     },
     broadcast(message: string): void {
       this.channel?.postMessage(message);

@@ -31,6 +31,13 @@ export interface OidcConfig {
   apiOrigins?: string[];
   /** Refresh this many seconds before the access token's `expires_in` runs out. Default 30. */
   refreshMarginSeconds?: number;
+  /** RFC 9449 DPoP: bind the tokens to a non-extractable ES256 key kept in IndexedDB, and prove
+   * possession on every token request and API call. The provider and the API must support DPoP. */
+  dpop?: boolean;
+  /** `'sealed'`: keep the session across reloads with nothing readable in storage — the refresh token
+   * encrypted under a non-extractable AES-GCM key in IndexedDB; on load the SDK unseals it and refreshes.
+   * Default `'none'`: tokens in memory only (other open tabs still hand their session over). */
+  persistSession?: 'sealed' | 'none';
   /** Where to load the wasm from, for hosts where `new URL('./oidc_wasm_bg.wasm', import.meta.url)`
    * does not resolve (CDNs, strict CSP setups): a URL, a Response, bytes or a compiled module. */
   wasm?: string | URL | Response | BufferSource | WebAssembly.Module;
@@ -206,6 +213,17 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
       handedOver = undefined;
     }
   }
+  // A sealed session survives the reload: unseal it and refresh (not on the redirect page, where a new
+  // login is being completed).
+  const onRedirectPage = location.origin + location.pathname === new URL(config.redirectUri, location.href).href.split(/[?#]/)[0];
+  if (config.persistSession === 'sealed' && !core.isAuthenticated() && !onRedirectPage) {
+    try {
+      if (await call(core.restore())) emit('userChanged', getUser());
+    } catch (e) {
+      emit('error', toOidcError(e)); // signed out, as without persistence; the app can login()
+    }
+    reported = core.generation();
+  }
 
   return {
     async login(options: LoginOptions = {}) {
@@ -226,23 +244,27 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
 
     async fetchWithToken(input: RequestInfo | URL, init?: RequestInit) {
       const request = new Request(input, init);
-      const auth: string | undefined = await track(core.authorization(request.url));
-      if (auth === undefined) return fetch(request);
+      const headers: [string, string?] | undefined = await track(core.authorization(request.url, request.method));
+      if (headers === undefined) return fetch(request);
       // A streamed body can be sent once only; anything else is kept for one retry.
       const streamed = typeof ReadableStream !== 'undefined' && init?.body instanceof ReadableStream;
       const spare = streamed ? undefined : request.clone();
-      request.headers.set('authorization', auth);
-      const res = await fetch(request);
+      const send = (r: Request, [authorization, proof]: [string, string?]) => {
+        r.headers.set('authorization', authorization);
+        if (proof !== undefined) r.headers.set('dpop', proof);
+        return fetch(r);
+      };
+      const res = await send(request, headers);
       if (res.status !== 401) return res;
-      const retry: boolean = await track(core.afterUnauthorized(auth, res.headers.get('www-authenticate') ?? ''));
+      const retry: boolean = await track(core.afterUnauthorized(request.url, headers[0],
+        res.headers.get('www-authenticate') ?? '', res.headers.get('dpop-nonce') ?? undefined));
       if (!retry) return res;
       if (!spare) {
         throw new OidcError('request_not_replayable',
           'the API refused the access token and the request body was a stream that cannot be sent again; the tokens were refreshed, so send the request again');
       }
-      const again: string | undefined = await track(core.authorization(spare.url));
-      if (again !== undefined) spare.headers.set('authorization', again);
-      return fetch(spare);
+      const again: [string, string?] | undefined = await track(core.authorization(spare.url, spare.method));
+      return again === undefined ? fetch(spare) : send(spare, again);
     },
 
     async refresh() {

@@ -3,8 +3,9 @@
 #   1. setup (Rust target, wasm-bindgen-cli, npm packages, Chromium + ChromeDriver)
 #   2. build dist/ (prints the gzip size)
 #   3. native Rust tests            cargo test, then clippy (panic-free parsers)
-#   4. wasm tests in headless Chromium (WebCrypto verification through the real browser host)
-#   5. end-to-end: real logins in headless Chromium against a local oidc-provider on 127.0.0.1
+#   4. fuzz smoke run (cargo fuzz, 10 s per target; FUZZ_SECONDS to change)
+#   5. wasm tests in headless Chromium (WebCrypto verification through the real browser host)
+#   6. end-to-end: real logins in headless Chromium against a local oidc-provider on 127.0.0.1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -22,6 +23,9 @@ cargo test --lib --tests
 
 step "lint: no unwrap/expect/indexing/panic in the shipped core (cargo clippy)"
 cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+
+step "fuzz smoke run: every parser of provider and URL input, 10 s each (scripts/fuzz-smoke.sh)"
+FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash scripts/fuzz-smoke.sh
 
 step "wasm tests in headless Chromium"
 node_modules/.bin/esbuild js/host.ts --format=esm --target=es2020 --outfile=build/test-host.js --log-level=warning

@@ -13,13 +13,15 @@ use crate::url::{self, Form};
 /// Parameters the SDK sets itself; an app's `extraParams` may not override them.
 const RESERVED: &[&str] = &[
     "response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
-    "code_challenge_method", "response_mode", "request", "request_uri",
+    "code_challenge_method", "response_mode", "request", "request_uri", "dpop_jkt",
 ];
 
 pub struct AuthorizationRequest<'a> {
     pub state: &'a State,
     pub nonce: &'a Nonce,
     pub code_challenge: &'a PkceCodeChallenge,
+    /// RFC 9449 §10: the DPoP key's thumbprint, binding the code to the key.
+    pub dpop_jkt: Option<&'a str>,
     /// Extra parameters from the app (`prompt`, `login_hint`, `ui_locales`, ...).
     pub extra: &'a [(String, String)],
 }
@@ -40,6 +42,9 @@ pub fn build_authorization_url(config: &Config, meta: &ProviderMetadata, req: &A
     }
     for r in &config.resource {
         q.pair("resource", r);
+    }
+    if let Some(jkt) = req.dpop_jkt {
+        q.pair("dpop_jkt", jkt);
     }
     for (k, v) in req.extra {
         if RESERVED.contains(&k.as_str()) || (k == "audience" && config.audience.is_some()) {
@@ -79,7 +84,7 @@ mod tests {
         let (cfg, meta) = setup(r#","audience":"https://api.example","resource":["https://r1","https://r2"]"#);
         let (s, n, c) = values();
         let extra = [("prompt".to_string(), "login".to_string())];
-        let u = build_authorization_url(&cfg, &meta, &AuthorizationRequest { state: &s, nonce: &n, code_challenge: &c, extra: &extra }).ok().unwrap();
+        let u = build_authorization_url(&cfg, &meta, &AuthorizationRequest { state: &s, nonce: &n, code_challenge: &c, dpop_jkt: None, extra: &extra }).ok().unwrap();
         assert_eq!(
             u,
             "https://op.example/authorize?tenant=t1&response_type=code&client_id=spa%20app\
@@ -95,10 +100,10 @@ mod tests {
         let (s, n, c) = values();
         for name in ["state", "nonce", "code_challenge_method", "redirect_uri", "response_type"] {
             let extra = [(name.to_string(), "x".to_string())];
-            let r = build_authorization_url(&cfg, &meta, &AuthorizationRequest { state: &s, nonce: &n, code_challenge: &c, extra: &extra });
+            let r = build_authorization_url(&cfg, &meta, &AuthorizationRequest { state: &s, nonce: &n, code_challenge: &c, dpop_jkt: None, extra: &extra });
             assert_eq!(r.err().map(|e| e.code), Some(InvalidConfig), "{name}");
         }
         let extra = [("login_hint".to_string(), "a@b".to_string())];
-        assert!(build_authorization_url(&cfg, &meta, &AuthorizationRequest { state: &s, nonce: &n, code_challenge: &c, extra: &extra }).is_ok());
+        assert!(build_authorization_url(&cfg, &meta, &AuthorizationRequest { state: &s, nonce: &n, code_challenge: &c, dpop_jkt: None, extra: &extra }).is_ok());
     }
 }

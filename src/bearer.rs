@@ -7,9 +7,9 @@ use crate::prelude::*;
 use crate::types::AccessToken;
 use crate::url;
 
-/// `Authorization` header value for the token.
-pub fn authorization_header(token: &AccessToken) -> String {
-    let mut h = String::from("Bearer ");
+/// `Authorization` header value for the token: `Bearer`, or `DPoP` for a DPoP-bound token (RFC 9449 §7.1).
+pub fn authorization_header(token: &AccessToken, dpop: bool) -> String {
+    let mut h = String::from(if dpop { "DPoP " } else { "Bearer " });
     h.push_str(token.as_str());
     h
 }
@@ -23,18 +23,24 @@ pub fn origin_allowed(request_url: &str, api_origins: &[String]) -> bool {
     }
 }
 
-/// RFC 6750 §3.1: a `Bearer` challenge with `error="invalid_token"` means the token expired or was
-/// revoked, so a refresh and one retry may help. Other 401s (no challenge, another scheme,
-/// `insufficient_scope`) are passed to the app as they are.
+/// RFC 6750 §3.1: a `Bearer` (or RFC 9449 §7.1 `DPoP`) challenge with `error="invalid_token"` means the
+/// token expired or was revoked, so a refresh and one retry may help. Other 401s (no challenge, another
+/// scheme, `insufficient_scope`) are passed to the app as they are.
 pub fn is_invalid_token_challenge(www_authenticate: &str) -> bool {
+    challenge_error_is(www_authenticate, "invalid_token")
+}
+
+/// Whether the challenge's `error` parameter is `error` (for a `Bearer` or `DPoP` challenge).
+pub fn challenge_error_is(www_authenticate: &str, error: &str) -> bool {
     let lower = www_authenticate.to_ascii_lowercase();
-    let Some(rest) = lower.trim_start().strip_prefix("bearer") else { return false };
+    let trimmed = lower.trim_start();
+    let Some(rest) = trimmed.strip_prefix("bearer").or_else(|| trimmed.strip_prefix("dpop")) else { return false };
     if !rest.is_empty() && !rest.starts_with([' ', ',']) {
         return false;
     }
     rest.split(',').any(|param| {
         let Some((k, v)) = param.split_once('=') else { return false };
-        k.trim() == "error" && v.trim().trim_matches('"') == "invalid_token"
+        k.trim() == "error" && v.trim().trim_matches('"') == error
     })
 }
 
@@ -63,7 +69,8 @@ mod tests {
 
     #[test]
     fn header() {
-        assert_eq!(authorization_header(&AccessToken::new("abc")), "Bearer abc");
+        assert_eq!(authorization_header(&AccessToken::new("abc"), false), "Bearer abc");
+        assert_eq!(authorization_header(&AccessToken::new("abc"), true), "DPoP abc");
     }
 
     #[test]
@@ -74,6 +81,8 @@ mod tests {
         assert!(!is_invalid_token_challenge(r#"Bearer error="insufficient_scope""#));
         assert!(!is_invalid_token_challenge(r#"Bearer realm="api""#));
         assert!(!is_invalid_token_challenge(r#"Basic realm="x", error="invalid_token""#));
+        assert!(is_invalid_token_challenge(r#"DPoP algs="ES256", error="invalid_token""#));
+        assert!(challenge_error_is(r#"DPoP error="use_dpop_nonce", error_description="x""#, "use_dpop_nonce"));
         assert!(!is_invalid_token_challenge(r#"BearerX error="invalid_token""#));
         assert!(!is_invalid_token_challenge(""));
     }

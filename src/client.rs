@@ -55,6 +55,10 @@ pub struct Client<H: Host> {
     /// A refresh failure that did not fail the call (the token was still valid), for the app's
     /// 'error' event; taken by the wrapper.
     pub(crate) background_error: RefCell<Option<crate::error::OidcError>>,
+    /// The canonical public JWK of the DPoP key, once fetched (see `dpop.rs`).
+    pub(crate) dpop_jwk: RefCell<Option<String>>,
+    /// The last `DPoP-Nonce` per server origin.
+    pub(crate) dpop_nonces: RefCell<Vec<(String, String)>>,
 }
 
 impl<H: Host> Client<H> {
@@ -76,6 +80,8 @@ impl<H: Host> Client<H> {
             retry_after: Cell::new(0.0),
             failures: Cell::new(0),
             background_error: RefCell::new(None),
+            dpop_jwk: RefCell::new(None),
+            dpop_nonces: RefCell::new(Vec::new()),
         }
     }
 
@@ -84,7 +90,7 @@ impl<H: Host> Client<H> {
         if let Some(m) = self.metadata.borrow().as_ref() {
             return Ok(m.clone());
         }
-        let res = self.host.get(&discovery_url(&self.config.issuer), None).await?;
+        let res = self.host.get(&discovery_url(&self.config.issuer), None, None).await?;
         if res.status != 200 {
             return fail(HttpError, "the discovery endpoint did not answer 200");
         }
@@ -99,7 +105,7 @@ impl<H: Host> Client<H> {
                 return Ok(k.clone());
             }
         }
-        let res = self.host.get(&meta.jwks_uri, None).await?;
+        let res = self.host.get(&meta.jwks_uri, None, None).await?;
         if res.status != 200 {
             return fail(HttpError, "the jwks_uri did not answer 200");
         }
@@ -139,10 +145,11 @@ impl<H: Host> Client<H> {
         let nonce = Nonce::new(self.random_value());
         let sha = self.host.digest("SHA-256", code_verifier.as_str().as_bytes()).await?;
         let code_challenge = PkceCodeChallenge::from_sha256(&sha);
+        let dpop_jkt = if self.config.dpop { Some(self.dpop_jkt().await?) } else { None };
         let url = build_authorization_url(
             &self.config,
             &meta,
-            &AuthorizationRequest { state: &state, nonce: &nonce, code_challenge: &code_challenge, extra },
+            &AuthorizationRequest { state: &state, nonce: &nonce, code_challenge: &code_challenge, dpop_jkt: dpop_jkt.as_deref(), extra },
         )?;
         let tx = LoginTransaction {
             state,
@@ -183,8 +190,7 @@ impl<H: Host> Client<H> {
         let meta = self.metadata().await?;
         let code = validate_auth_response(&params, &meta)?;
         let body = crate::token::code_exchange_body(&self.config, &code, &tx.code_verifier);
-        let res = self.host.post_form(&meta.token_endpoint, &body).await?;
-        let tokens = crate::token::process_token_response(res.status, &res.body)?;
+        let tokens = self.token_request(&meta, &body).await?;
         let Some(id_token) = tokens.id_token.clone() else {
             return fail(TokenResponseInvalid, "the token response has no id_token (OIDC Core §3.1.3.3)");
         };
@@ -192,6 +198,21 @@ impl<H: Host> Client<H> {
         let expires_at = tokens.expires_in.map(|s| self.host.now() + s);
         self.install_session(Session { tokens, claims_text: claims_text.clone(), claims, expires_at }).await;
         Ok(CallbackResult { claims_text, return_to: tx.return_to })
+    }
+
+    /// POSTs to the token endpoint — with a DPoP proof when DPoP is on, and once more with the
+    /// provider's nonce if it asks for one (`use_dpop_nonce`, RFC 9449 §8) — and checks the answer.
+    pub(crate) async fn token_request(&self, meta: &ProviderMetadata, body: &str) -> Result<crate::types::TokenSet> {
+        let mut retried = false;
+        loop {
+            let proof = self.dpop_proof("POST", &meta.token_endpoint, None).await?;
+            let res = self.host.post_form(&meta.token_endpoint, body, proof.as_deref()).await?;
+            let new_nonce = res.dpop_nonce.as_deref().is_some_and(|n| self.remember_dpop_nonce(&meta.token_endpoint, n));
+            match crate::token::process_token_response(res.status, &res.body, self.config.dpop) {
+                Err(e) if !retried && new_nonce && e.oauth_error.as_deref() == Some("use_dpop_nonce") => retried = true,
+                r => return r,
+            }
+        }
     }
 
     /// Verifies an ID token: JWS structure and header, key from the provider's JWKS, signature by

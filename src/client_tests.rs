@@ -31,6 +31,11 @@ struct FakeHost {
     shared_generation: Cell<u64>,
     broadcasts: RefCell<Vec<String>>,
     locks: Cell<u32>,
+    dpop_proofs: RefCell<Vec<String>>,
+    /// Token-endpoint answers served before `token_response`: (status, body, DPoP-Nonce).
+    queued: RefCell<std::collections::VecDeque<(u16, String, Option<String>)>>,
+    /// What `seal` stored (the fake keeps it as is; the browser encrypts it).
+    sealed: RefCell<Option<String>>,
 }
 
 #[derive(Default)]
@@ -66,21 +71,27 @@ impl Host for FakeHost {
         self.counter.set(self.counter.get() + 1);
         [self.counter.get(); 32]
     }
-    async fn get(&self, url: &str, authorization: Option<&str>) -> Result<HttpResponse> {
+    async fn get(&self, url: &str, authorization: Option<&str>, _dpop: Option<&str>) -> Result<HttpResponse> {
         match authorization {
             Some(a) => self.log.borrow_mut().push(format!("GET {url} [{a}]")),
             None => self.log.borrow_mut().push(format!("GET {url}")),
         }
         match self.routes.borrow().get(url) {
-            Some((status, body)) => Ok(HttpResponse { status: *status, body: body.clone() }),
-            None => Ok(HttpResponse { status: 404, body: String::new() }),
+            Some((status, body)) => Ok(HttpResponse { status: *status, body: body.clone(), dpop_nonce: None }),
+            None => Ok(HttpResponse { status: 404, body: String::new(), dpop_nonce: None }),
         }
     }
-    async fn post_form(&self, url: &str, body: &str) -> Result<HttpResponse> {
+    async fn post_form(&self, url: &str, body: &str, dpop: Option<&str>) -> Result<HttpResponse> {
         self.log.borrow_mut().push(format!("POST {url} {body}"));
+        if let Some(p) = dpop {
+            self.dpop_proofs.borrow_mut().push(p.to_string());
+        }
         self.gate.wait().await;
+        if let Some((status, body, dpop_nonce)) = self.queued.borrow_mut().pop_front() {
+            return Ok(HttpResponse { status, body, dpop_nonce });
+        }
         let (status, body) = self.token_response.borrow().clone();
-        Ok(HttpResponse { status, body })
+        Ok(HttpResponse { status, body, dpop_nonce: None })
     }
     async fn digest(&self, hash: &'static str, data: &[u8]) -> Result<Vec<u8>> {
         Ok(match hash {
@@ -127,6 +138,22 @@ impl Host for FakeHost {
         self.broadcasts.borrow_mut().push(m.to_string());
     }
     async fn sleep(&self, _: u32) {}
+    async fn dpop_public_jwk(&self, _: &str) -> Result<String> {
+        Ok(r#"{"kty":"EC","crv":"P-256","x":"WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis","y":"y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE","ext":true}"#.into())
+    }
+    async fn dpop_sign(&self, _: &str, data: &[u8]) -> Result<Vec<u8>> {
+        Ok(fake_sign("dpop", data).repeat(2))
+    }
+    async fn seal(&self, _: &str, plaintext: &str) -> bool {
+        *self.sealed.borrow_mut() = Some(plaintext.to_string());
+        true
+    }
+    async fn unseal(&self, _: &str) -> Option<String> {
+        self.sealed.borrow().clone()
+    }
+    async fn unseal_clear(&self, _: &str) {
+        *self.sealed.borrow_mut() = None;
+    }
 }
 
 impl From<BTreeMap<String, (u16, String)>> for FakeHost {
@@ -180,12 +207,17 @@ fn token_body(id_token: &str) -> String {
 }
 
 fn client() -> Client<FakeHost> {
+    client_with("")
+}
+
+/// A client whose config has `extra` members appended (`,"dpop":true` ...).
+fn client_with(extra: &str) -> Client<FakeHost> {
     let host = FakeHost::default();
     host.now.set(NOW);
     let doc = crate::discovery::tests::document(|_| {});
     host.routes.borrow_mut().insert(format!("{ISSUER}/.well-known/openid-configuration"), (200, doc));
     host.routes.borrow_mut().insert("https://op.example/jwks".into(), (200, jwks_json(&["k1"])));
-    let cfg = Config::from_json(&format!(r#"{{"issuer":"{ISSUER}","clientId":"spa","redirectUri":"https://app.example/cb","apiOrigins":["https://api.example"],"postLogoutRedirectUri":"https://app.example/bye"}}"#)).ok().unwrap();
+    let cfg = Config::from_json(&format!(r#"{{"issuer":"{ISSUER}","clientId":"spa","redirectUri":"https://app.example/cb","apiOrigins":["https://api.example"],"postLogoutRedirectUri":"https://app.example/bye"{extra}}}"#)).ok().unwrap();
     Client::new(cfg, host)
 }
 
@@ -417,7 +449,7 @@ fn fifty_waiting_callers_share_one_refresh() {
     c.host.now.set(NOW + 290.0); // inside the 30 s margin before expiry
     *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
     c.host.gate.closed.set(true);
-    let mut calls: Vec<_> = (0..50).map(|_| Box::pin(c.authorization_for("https://api.example/orders"))).collect();
+    let mut calls: Vec<_> = (0..50).map(|_| Box::pin(c.authorization_for("https://api.example/orders", "GET"))).collect();
     let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
     for f in calls.iter_mut() {
         assert!(f.as_mut().poll(&mut cx).is_pending(), "every caller waits for the one refresh");
@@ -426,7 +458,7 @@ fn fifty_waiting_callers_share_one_refresh() {
     c.host.gate.open();
     for f in calls.iter_mut() {
         match f.as_mut().poll(&mut cx) {
-            core::task::Poll::Ready(Ok(Some(h))) => assert_eq!(h, "Bearer AT-2"),
+            core::task::Poll::Ready(Ok(Some((h, None)))) => assert_eq!(h, "Bearer AT-2"),
             _ => panic!("a caller did not get the new token"),
         }
     }
@@ -457,7 +489,7 @@ fn invalid_grant_ends_the_session_everywhere() {
     assert_eq!(e.code, ErrorCode::SessionEnded);
     assert!(c.user().is_none());
     assert!(c.host.broadcasts.borrow().last().unwrap().starts_with(r#"{"t":"ended""#));
-    assert_eq!(block_on(c.authorization_for("https://api.example/")).err().map(|e| e.code), Some(ErrorCode::NotSignedIn));
+    assert_eq!(block_on(c.authorization_for("https://api.example/", "GET")).err().map(|e| e.code), Some(ErrorCode::NotSignedIn));
 }
 
 #[test]
@@ -465,19 +497,19 @@ fn a_failing_token_endpoint_keeps_the_session_while_the_token_is_valid() {
     let c = signed_in();
     c.host.now.set(NOW + 290.0);
     *c.host.token_response.borrow_mut() = (500, "<html>".into());
-    let h = block_on(c.authorization_for("https://api.example/")).ok().unwrap();
-    assert_eq!(h.as_deref(), Some("Bearer AT-1"), "still valid: the old token is used");
+    let h = block_on(c.authorization_for("https://api.example/", "GET")).ok().unwrap();
+    assert_eq!(h.map(|h| h.0).as_deref(), Some("Bearer AT-1"), "still valid: the old token is used");
     assert_eq!(c.take_background_error().map(|e| e.code), Some(ErrorCode::HttpError));
     assert_eq!(refresh_posts(&c).len(), 1);
-    block_on(c.authorization_for("https://api.example/")).ok().unwrap();
+    block_on(c.authorization_for("https://api.example/", "GET")).ok().unwrap();
     assert_eq!(refresh_posts(&c).len(), 1, "backoff: no second try at once");
     // Expired and the provider still failing: a typed error, and the session is kept for later.
     c.host.now.set(NOW + 301.0);
-    assert_eq!(block_on(c.authorization_for("https://api.example/")).err().map(|e| e.code), Some(ErrorCode::HttpError));
+    assert_eq!(block_on(c.authorization_for("https://api.example/", "GET")).err().map(|e| e.code), Some(ErrorCode::HttpError));
     assert!(c.user().is_some());
     // The provider recovers.
     *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
-    assert_eq!(block_on(c.authorization_for("https://api.example/")).ok().unwrap().as_deref(), Some("Bearer AT-2"));
+    assert_eq!(block_on(c.authorization_for("https://api.example/", "GET")).ok().unwrap().map(|h| h.0).as_deref(), Some("Bearer AT-2"));
 }
 
 #[test]
@@ -499,9 +531,9 @@ fn a_refresh_already_made_by_another_tab_is_not_replayed() {
 #[test]
 fn the_token_goes_only_to_allowed_origins() {
     let c = signed_in();
-    assert_eq!(block_on(c.authorization_for("https://api.example/x")).ok().unwrap().as_deref(), Some("Bearer AT-1"));
+    assert_eq!(block_on(c.authorization_for("https://api.example/x", "GET")).ok().unwrap().map(|h| h.0).as_deref(), Some("Bearer AT-1"));
     for other in ["https://evil.example/x", "https://app.example/x", "https://api.example.evil.example/"] {
-        assert_eq!(block_on(c.authorization_for(other)).ok().unwrap(), None, "{other}");
+        assert_eq!(block_on(c.authorization_for(other, "GET")).ok().unwrap(), None, "{other}");
     }
 }
 
@@ -510,11 +542,11 @@ fn a_401_invalid_token_refreshes_once() {
     let c = signed_in();
     *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
     let challenge = r#"Bearer error="invalid_token""#;
-    assert_eq!(block_on(c.after_unauthorized("Bearer AT-1", r#"Bearer error="insufficient_scope""#)).ok(), Some(false));
-    assert_eq!(block_on(c.after_unauthorized("Bearer AT-1", challenge)).ok(), Some(true));
+    assert_eq!(block_on(c.after_unauthorized("https://api.example/", "Bearer AT-1", r#"Bearer error="insufficient_scope""#, None)).ok(), Some(false));
+    assert_eq!(block_on(c.after_unauthorized("https://api.example/", "Bearer AT-1", challenge, None)).ok(), Some(true));
     assert_eq!(refresh_posts(&c).len(), 1);
     // A request that still carried the old token: the new one is already there, no second refresh.
-    assert_eq!(block_on(c.after_unauthorized("Bearer AT-1", challenge)).ok(), Some(true));
+    assert_eq!(block_on(c.after_unauthorized("https://api.example/", "Bearer AT-1", challenge, None)).ok(), Some(true));
     assert_eq!(refresh_posts(&c).len(), 1);
 }
 
@@ -561,4 +593,102 @@ fn logout_revokes_and_returns_the_end_session_url() {
     assert_eq!(url, format!("https://op.example/logout?id_token_hint={idt}&client_id=spa&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fbye"));
     assert!(c.host.log.borrow().iter().any(|l| l == "POST https://op.example/revoke token=RT-1&token_type_hint=refresh_token&client_id=spa"));
     assert!(c.user().is_none());
+}
+
+// ---- DPoP and sealed sessions --------------------------------------------------------------------
+
+fn decode_part(jwt: &str, i: usize) -> String {
+    String::from_utf8(b64url::decode(jwt.split('.').nth(i).unwrap()).unwrap()).unwrap()
+}
+
+fn dpop_token_body(id_token: &str) -> String {
+    token_body(id_token).replace("\"Bearer\"", "\"DPoP\"")
+}
+
+#[test]
+fn dpop_binds_the_code_and_proves_possession_at_the_token_endpoint() {
+    let c = client_with(r#","dpop":true"#);
+    let url = block_on(c.login(None, &[])).ok().unwrap();
+    let q = crate::url::parse_query(crate::url::query_of(&url)).unwrap();
+    let get = |n: &str| q.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    let jkt = get("dpop_jkt").expect("dpop_jkt in the authorization request");
+    let jwk = r#"{"crv":"P-256","kty":"EC","x":"WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis","y":"y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE"}"#;
+    assert_eq!(jkt, b64url::encode(&Sha256::digest(jwk.as_bytes())), "RFC 7638 thumbprint of the canonical JWK");
+
+    *c.host.token_response.borrow_mut() = (200, dpop_token_body(&id_token("k1", &claims(&get("nonce").unwrap()))));
+    block_on(c.handle_callback(&callback_url(&get("state").unwrap()))).ok().unwrap();
+    let proof = c.host.dpop_proofs.borrow()[0].clone();
+    assert_eq!(decode_part(&proof, 0), format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk}}}"#));
+    let claims = Json::parse(&decode_part(&proof, 1), ErrorCode::JwtMalformed).ok().unwrap();
+    assert_eq!(claims.str_member("htm"), Some("POST"));
+    assert_eq!(claims.str_member("htu"), Some("https://op.example/token"));
+    assert!(claims.get("ath").is_none() && claims.str_member("jti").is_some());
+}
+
+#[test]
+fn dpop_refuses_a_bearer_token_and_sends_dpop_to_the_api() {
+    let c = client_with(r#","dpop":true"#);
+    let (state, nonce) = start_login(&c);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
+    let e = block_on(c.handle_callback(&callback_url(&state))).err().unwrap();
+    assert_eq!(e.code, ErrorCode::TokenResponseInvalid, "a Bearer token when DPoP was asked is a downgrade");
+
+    let (state, nonce) = start_login(&c);
+    *c.host.token_response.borrow_mut() = (200, dpop_token_body(&id_token("k1", &claims(&nonce))));
+    block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
+    let (auth, proof) = block_on(c.authorization_for("https://api.example/orders?id=1", "PUT")).ok().unwrap().unwrap();
+    assert_eq!(auth, "DPoP AT-1");
+    let claims = Json::parse(&decode_part(&proof.unwrap(), 1), ErrorCode::JwtMalformed).ok().unwrap();
+    assert_eq!(claims.str_member("htm"), Some("PUT"));
+    assert_eq!(claims.str_member("htu"), Some("https://api.example/orders"), "no query in htu");
+    assert_eq!(claims.str_member("ath"), Some(b64url::encode(&Sha256::digest(b"AT-1")).as_str()));
+}
+
+#[test]
+fn dpop_nonce_challenges_are_met_with_one_retry() {
+    let c = client_with(r#","dpop":true"#);
+    let (state, nonce) = start_login(&c);
+    c.host.queued.borrow_mut().push_back((400, r#"{"error":"use_dpop_nonce"}"#.into(), Some("n-op".into())));
+    *c.host.token_response.borrow_mut() = (200, dpop_token_body(&id_token("k1", &claims(&nonce))));
+    block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
+    let proofs = c.host.dpop_proofs.borrow().clone();
+    assert_eq!(proofs.len(), 2, "one retry");
+    assert!(!decode_part(&proofs[0], 1).contains("nonce"));
+    assert!(decode_part(&proofs[1], 1).contains(r#""nonce":"n-op""#));
+    // A resource server's nonce: retry once with it, not forever with the same one.
+    let challenge = r#"DPoP error="use_dpop_nonce""#;
+    assert_eq!(block_on(c.after_unauthorized("https://api.example/x", "DPoP AT-1", challenge, Some("n-rs"))).ok(), Some(true));
+    let (_, proof) = block_on(c.authorization_for("https://api.example/x", "GET")).ok().unwrap().unwrap();
+    assert!(decode_part(&proof.unwrap(), 1).contains(r#""nonce":"n-rs""#));
+    assert_eq!(block_on(c.after_unauthorized("https://api.example/x", "DPoP AT-1", challenge, Some("n-rs"))).ok(), Some(false));
+}
+
+#[test]
+fn a_sealed_session_is_restored_by_a_refresh_and_rotated() {
+    let c = client_with(r#","persistSession":"sealed""#);
+    let (state, nonce) = start_login(&c);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
+    block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
+    let sealed = c.host.sealed.borrow().clone().unwrap();
+    assert!(sealed.contains("RT-1") && !sealed.contains("AT-1"), "the seal keeps the refresh token, not the access token");
+
+    // "Reload": a new client on the same storage.
+    let reloaded = client_with(r#","persistSession":"sealed""#);
+    *reloaded.host.sealed.borrow_mut() = Some(sealed);
+    *reloaded.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    assert_eq!(block_on(reloaded.restore()).ok(), Some(true));
+    assert_eq!(access_token(&reloaded), "AT-2");
+    assert!(refresh_posts(&reloaded)[0].contains("refresh_token=RT-1"));
+    assert!(reloaded.host.sealed.borrow().as_ref().unwrap().contains("RT-2"), "rotation replaces the sealed copy");
+    assert!(reloaded.user().unwrap().contains("alice"));
+}
+
+#[test]
+fn a_refused_sealed_session_is_cleared() {
+    let c = client_with(r#","persistSession":"sealed""#);
+    *c.host.sealed.borrow_mut() = Some(r#"{"claims":{"sub":"alice"},"rt":"RT-old"}"#.into());
+    *c.host.token_response.borrow_mut() = (400, r#"{"error":"invalid_grant"}"#.into());
+    assert_eq!(block_on(c.restore()).err().map(|e| e.code), Some(ErrorCode::SessionEnded));
+    assert!(c.host.sealed.borrow().is_none() && c.user().is_none());
+    assert_eq!(block_on(c.restore()).ok(), Some(false), "nothing left to restore: no loop");
 }

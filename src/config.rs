@@ -27,6 +27,11 @@ pub struct Config {
     /// Origins (normalised by `url::origin_of`) that may receive the access token. Default: the app's own.
     pub api_origins: Vec<String>,
     pub refresh_margin: f64,
+    /// RFC 9449: bind the tokens to a non-extractable key.
+    pub dpop: bool,
+    /// `persistSession: 'sealed'`: keep the refresh token across reloads, encrypted under a
+    /// non-extractable key.
+    pub persist_sealed: bool,
 }
 
 impl Config {
@@ -83,6 +88,17 @@ impl Config {
                 None => return fail(InvalidConfig, "`apiOrigins` must be an array of origins such as https://api.example.com"),
             },
         };
+        let dpop = match v.get("dpop") {
+            None | Some(Json::Null) | Some(Json::Bool(false)) => false,
+            Some(Json::Bool(true)) => true,
+            _ => return fail(InvalidConfig, "`dpop` must be true or false"),
+        };
+        let persist_sealed = match v.get("persistSession") {
+            None | Some(Json::Null) | Some(Json::Bool(false)) => false,
+            Some(Json::Str(s)) if s == "sealed" => true,
+            Some(Json::Str(s)) if s == "none" => false,
+            _ => return fail(InvalidConfig, "`persistSession` must be 'sealed' or 'none'"),
+        };
         let mut api_origins = Vec::new();
         for o in origins {
             match url::origin_of(o) {
@@ -101,6 +117,8 @@ impl Config {
             clock_tolerance,
             api_origins,
             refresh_margin,
+            dpop,
+            persist_sealed,
         })
     }
 }

@@ -13,6 +13,8 @@ use crate::error::Result;
 pub struct HttpResponse {
     pub status: u16,
     pub body: String,
+    /// The `DPoP-Nonce` response header (RFC 9449 §8), if any.
+    pub dpop_nonce: Option<String>,
 }
 
 #[allow(async_fn_in_trait)] // single-threaded by design: wasm futures are !Send
@@ -23,9 +25,10 @@ pub trait Host {
     fn random32(&self) -> [u8; 32];
     /// GET with `Accept: application/json` and, when given, an `Authorization` header (UserInfo).
     /// `Err(network_error)` when no response arrived.
-    async fn get(&self, url: &str, authorization: Option<&str>) -> Result<HttpResponse>;
-    /// POST an `application/x-www-form-urlencoded` body.
-    async fn post_form(&self, url: &str, body: &str) -> Result<HttpResponse>;
+    /// `dpop`, when given, is sent as the `DPoP` header.
+    async fn get(&self, url: &str, authorization: Option<&str>, dpop: Option<&str>) -> Result<HttpResponse>;
+    /// POST an `application/x-www-form-urlencoded` body (with a `DPoP` header when given).
+    async fn post_form(&self, url: &str, body: &str, dpop: Option<&str>) -> Result<HttpResponse>;
     /// `crypto.subtle.digest(hash, data)`.
     async fn digest(&self, hash: &'static str, data: &[u8]) -> Result<Vec<u8>>;
     /// `importKey('jwk', jwk)` + `verify`; `Ok(false)` for a signature that does not verify.
@@ -56,4 +59,18 @@ pub trait Host {
     fn broadcast(&self, message: &str);
     /// Resolves after `ms` milliseconds.
     async fn sleep(&self, ms: u32);
+
+    // Keys that never leave WebCrypto: the DPoP key pair and the key that seals a persisted session.
+    // Both are generated non-extractable and kept as CryptoKey objects in IndexedDB.
+
+    /// The public JWK of the DPoP key pair `name` (ES256), created on first use.
+    async fn dpop_public_jwk(&self, name: &str) -> Result<String>;
+    /// An ES256 signature (R‖S) over `data` with the private DPoP key `name`.
+    async fn dpop_sign(&self, name: &str, data: &[u8]) -> Result<Vec<u8>>;
+    /// Encrypts `plaintext` with the AES-GCM key `name` (created on first use) and stores the ciphertext.
+    async fn seal(&self, name: &str, plaintext: &str) -> bool;
+    /// Decrypts what `seal` stored under `name`.
+    async fn unseal(&self, name: &str) -> Option<String>;
+    /// Deletes the ciphertext stored under `name`.
+    async fn unseal_clear(&self, name: &str);
 }

@@ -308,8 +308,13 @@ impl Parser<'_> {
             scale = scale.saturating_add(if eneg { -e } else { e });
         }
         let mut v = mantissa;
-        if scale != 0 {
+        if scale != 0 && v != 0.0 {
             v *= pow10(scale);
+        }
+        // RFC 8259 §9 lets a parser limit the range: a number beyond f64 (1e400, 400 digits) is refused
+        // rather than read as infinity (an `expires_in` of forever), and 0e400 is 0, not 0 × ∞ = NaN.
+        if !v.is_finite() {
+            return None;
         }
         Some(if neg { -v } else { v })
     }
@@ -400,6 +405,18 @@ mod tests {
         assert_eq!(ok("9007199254740992").as_f64(), Some(9007199254740992.0));
         assert_eq!(ok("1700000000").as_f64(), Some(1700000000.0));
         assert_eq!(ok("1.5E+3").as_f64(), Some(1500.0));
+    }
+
+    #[test]
+    fn numbers_are_finite() {
+        assert_eq!(ok("0e400").as_f64(), Some(0.0));
+        assert_eq!(ok("-0E+999999999").as_f64(), Some(-0.0));
+        assert_eq!(ok("1e-400").as_f64(), Some(0.0));
+        assert!(ok("1e308").as_f64().is_some_and(f64::is_finite));
+        bad("1e400");
+        bad("-1e309");
+        bad(&"9".repeat(400));
+        bad(&format!("{}e-400", "1".repeat(400)));
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod callback;
 pub mod client;
 pub mod config;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod host;
 pub mod id_token;

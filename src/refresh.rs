@@ -22,7 +22,8 @@ use crate::host::Host;
 use crate::id_token::check_refreshed_claims;
 use crate::logout::{end_session_url, revocation_body};
 use crate::session::{Message, Session};
-use crate::token::{process_token_response, refresh_body};
+use crate::token::refresh_body;
+use crate::types::AccessToken;
 
 /// How long a tab waits for another tab's new tokens after seeing (under the lock) that it refreshed.
 const HANDOFF_WAIT_MS: u32 = 3000;
@@ -79,6 +80,12 @@ impl<H: Host> Client<H> {
         self.generation.set(generation);
         self.host.set_shared_generation(&name, generation).await;
         self.host.broadcast(&Message::session(generation, &s));
+        if self.config.persist_sealed {
+            if let Some(sealed) = s.to_sealed_json() {
+                // A failure only means the next reload starts signed out.
+                let _ = self.host.seal(&self.seal_name(), &sealed).await;
+            }
+        }
         *self.session.borrow_mut() = Some(s);
         self.failures.set(0);
         self.retry_after.set(0.0);
@@ -92,6 +99,42 @@ impl<H: Host> Client<H> {
         self.generation.set(generation);
         self.host.set_shared_generation(&name, generation).await;
         self.host.broadcast(&Message::ended(generation));
+        if self.config.persist_sealed {
+            self.host.unseal_clear(&self.seal_name()).await;
+        }
+    }
+
+    fn seal_name(&self) -> String {
+        let mut n = self.coordination_name();
+        n.push_str("|session");
+        n
+    }
+
+    /// `persistSession: 'sealed'`: after a reload, unseal the refresh token and refresh at once.
+    /// Resolves to whether a session was restored. A refused token clears the seal (no loop).
+    pub async fn restore(&self) -> Result<bool> {
+        if !self.config.persist_sealed || self.session.borrow().is_some() {
+            return Ok(false);
+        }
+        let Some(text) = self.host.unseal(&self.seal_name()).await else { return Ok(false) };
+        let Some(session) = Session::from_sealed_json(&text) else {
+            self.host.unseal_clear(&self.seal_name()).await;
+            return Ok(false);
+        };
+        // Take our place in the tabs' order, so a tab that restored at the same moment and refreshed
+        // first is waited for instead of raced.
+        self.generation.set(self.host.shared_generation(&self.coordination_name()).await);
+        *self.session.borrow_mut() = Some(session);
+        match self.refresh().await {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                if e.code != SessionEnded {
+                    // Offline or the provider failing: the refresh token may still be good later.
+                    *self.session.borrow_mut() = None;
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Refreshes now. Concurrent callers share one request; across tabs one refresh runs at a time.
@@ -137,8 +180,7 @@ impl<H: Host> Client<H> {
             return fail(SessionEnded, "the provider gave no refresh token; sign in again when the access token expires");
         };
         let meta = self.metadata().await?;
-        let res = self.host.post_form(&meta.token_endpoint, &refresh_body(&self.config, &refresh_token)).await?;
-        let tokens = match process_token_response(res.status, &res.body) {
+        let tokens = match self.token_request(&meta, &refresh_body(&self.config, &refresh_token)).await {
             Ok(t) => t,
             Err(e) if e.code == TokenError && e.oauth_error.as_deref() == Some("invalid_grant") => {
                 self.end_session().await;
@@ -211,23 +253,33 @@ impl<H: Host> Client<H> {
         }
     }
 
-    /// The `Authorization` header for a request to `url`, or `None` when `url` is not on an allowed API
-    /// origin (then the request goes without the token).
-    pub async fn authorization_for(&self, url: &str) -> Result<Option<String>> {
+    /// The headers for a request `method url`: `Authorization` (and, with DPoP, the `DPoP` proof bound
+    /// to this request and token), or `None` when `url` is not on an allowed API origin (then the
+    /// request goes without the token).
+    pub async fn authorization_for(&self, url: &str, method: &str) -> Result<Option<(String, Option<String>)>> {
         if !bearer::origin_allowed(url, &self.config.api_origins) {
             return Ok(None);
         }
         self.ensure_fresh().await?;
-        Ok(self.session.borrow().as_ref().map(|s| bearer::authorization_header(&s.tokens.access_token)))
+        let token: Option<AccessToken> = self.session.borrow().as_ref().map(|s| s.tokens.access_token.clone());
+        let Some(token) = token else { return fail(NotSignedIn, "no user is signed in") };
+        let proof = self.dpop_proof(method, url, Some(&token)).await?;
+        Ok(Some((bearer::authorization_header(&token, self.config.dpop), proof)))
     }
 
-    /// After a 401: whether to retry the request once. Only for `Bearer error="invalid_token"`; if the
-    /// token was replaced since the request was sent, the retry uses the new one without a refresh.
-    pub async fn after_unauthorized(&self, used_header: &str, www_authenticate: &str) -> Result<bool> {
+    /// After a 401: whether to retry the request once. For `error="invalid_token"` (RFC 6750 §3.1): if
+    /// the token was replaced since the request was sent, the retry uses the new one, else it refreshes
+    /// first. For a resource server's `use_dpop_nonce` with a new `DPoP-Nonce` (RFC 9449 §9): retry with
+    /// the nonce.
+    pub async fn after_unauthorized(&self, url: &str, used_header: &str, www_authenticate: &str, dpop_nonce: Option<&str>) -> Result<bool> {
+        if self.config.dpop && bearer::challenge_error_is(www_authenticate, "use_dpop_nonce") {
+            return Ok(dpop_nonce.is_some_and(|n| self.remember_dpop_nonce(url, n)));
+        }
         if !bearer::is_invalid_token_challenge(www_authenticate) {
             return Ok(false);
         }
-        let current = self.session.borrow().as_ref().map(|s| bearer::authorization_header(&s.tokens.access_token));
+        let dpop = self.config.dpop;
+        let current = self.session.borrow().as_ref().map(|s| bearer::authorization_header(&s.tokens.access_token, dpop));
         match current {
             None => fail(NotSignedIn, "no user is signed in"),
             Some(c) if c != used_header => Ok(true),
@@ -293,7 +345,8 @@ impl<H: Host> Client<H> {
         if let (Some(rt), Some(endpoint)) = (&s.tokens.refresh_token, &meta.revocation_endpoint) {
             // RFC 7009 §2.2: the provider answers 200 whether or not the token was valid. A failure
             // here leaves a refresh token alive at the provider until it expires; logout goes on.
-            let _ = self.host.post_form(endpoint, &revocation_body(&self.config, rt)).await;
+            let proof = self.dpop_proof("POST", endpoint, None).await.ok().flatten();
+            let _ = self.host.post_form(endpoint, &revocation_body(&self.config, rt), proof.as_deref()).await;
         }
         let back = post_logout_redirect_uri.or_else(|| self.config.post_logout_redirect_uri.clone());
         Ok(meta

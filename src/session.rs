@@ -58,6 +58,41 @@ impl Session {
         o
     }
 
+    /// What a sealed session keeps across reloads: the refresh token, the ID token (for logout) and the
+    /// verified claims; not the access token, which a restore replaces at once.
+    pub fn to_sealed_json(&self) -> Option<String> {
+        let rt = self.tokens.refresh_token.as_ref()?;
+        let mut o = String::from("{\"claims\":");
+        o.push_str(&self.claims_text);
+        push_member(&mut o, "rt", rt.as_str());
+        if let Some(it) = &self.tokens.id_token {
+            push_member(&mut o, "it", it);
+        }
+        o.push('}');
+        Some(o)
+    }
+
+    /// A session read back from the seal: refresh token and claims, no usable access token yet.
+    pub fn from_sealed_json(text: &str) -> Option<Session> {
+        let v = Json::parse_object(text, ErrorCode::SessionEnded).ok()?;
+        let claims = v.get("claims")?.clone();
+        if !matches!(claims, Json::Obj(_)) {
+            return None;
+        }
+        Some(Session {
+            tokens: TokenSet {
+                access_token: AccessToken::new(""),
+                expires_in: None,
+                refresh_token: Some(RefreshToken::new(v.str_member("rt")?)),
+                id_token: v.str_member("it").map(String::from),
+                scope: None,
+            },
+            claims_text: claims_to_text(&claims)?,
+            claims,
+            expires_at: Some(0.0),
+        })
+    }
+
     fn from_json(v: &Json) -> Option<Session> {
         let claims = v.get("claims")?.clone();
         if !matches!(claims, Json::Obj(_)) {
@@ -198,6 +233,18 @@ mod tests {
         assert_eq!(s.expires_at, Some(1_700_000_300.0));
         assert_eq!(s.claims_text, r#"{"sub":"alice","aud":["spa"],"exp":1700000300,"name":"A \"q\""}"#);
         assert_eq!(s.claims.str_member("sub"), Some("alice"));
+    }
+
+    #[test]
+    fn a_sealed_session_keeps_no_access_token() {
+        let text = session().to_sealed_json().unwrap();
+        assert!(!text.contains("\"at\""));
+        let s = Session::from_sealed_json(&text).unwrap();
+        assert_eq!(s.tokens.refresh_token.as_ref().map(|r| r.as_str()), Some("RT"));
+        assert_eq!(s.tokens.access_token.as_str(), "");
+        assert_eq!(s.expires_at, Some(0.0), "expired: a restore refreshes at once");
+        assert_eq!(s.sub(), Some("alice"));
+        assert!(Session::from_sealed_json(r#"{"claims":{}}"#).is_none(), "no refresh token, nothing to restore");
     }
 
     #[test]

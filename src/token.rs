@@ -33,8 +33,9 @@ pub fn refresh_body(config: &Config, refresh_token: &RefreshToken) -> String {
     f.into_string()
 }
 
-/// Turns an HTTP response of the token endpoint into tokens or a typed error.
-pub fn process_token_response(status: u16, body: &str) -> Result<TokenSet> {
+/// Turns an HTTP response of the token endpoint into tokens or a typed error. `dpop` says whether the
+/// request carried a DPoP proof: then the token must be a DPoP token (RFC 9449 §5), else a Bearer one.
+pub fn process_token_response(status: u16, body: &str, dpop: bool) -> Result<TokenSet> {
     if body.len() > MAX_TOKEN_RESPONSE_BYTES {
         return fail(TokenResponseInvalid, "the token response is too large");
     }
@@ -59,10 +60,12 @@ pub fn process_token_response(status: u16, body: &str) -> Result<TokenSet> {
         Some(t) if !t.is_empty() => AccessToken::new(t),
         _ => return fail(TokenResponseInvalid, "the token response has no access_token"),
     };
-    // RFC 6749 §5.1 and §7.1: token_type is case-insensitive; this client uses Bearer tokens only.
+    // RFC 6749 §5.1 and §7.1: token_type is case-insensitive. With DPoP the provider must have bound the
+    // token (a Bearer token here would be a silent downgrade, RFC 9449 §5); without it, Bearer only.
+    let expected = if dpop { "dpop" } else { "bearer" };
     match v.str_member("token_type") {
-        Some(t) if t.eq_ignore_ascii_case("bearer") => {}
-        _ => return fail(TokenResponseInvalid, "the token_type is not Bearer"),
+        Some(t) if t.eq_ignore_ascii_case(expected) => {}
+        _ => return fail(TokenResponseInvalid, "the token_type is not the one requested (Bearer, or DPoP with dpop: true)"),
     }
     // expires_in is RECOMMENDED, a number of seconds. A string of digits is tolerated (older Azure AD
     // endpoints send one); anything else is an error rather than a guess.
@@ -99,7 +102,7 @@ mod tests {
     }
 
     fn code(status: u16, body: &str) -> Option<crate::error::ErrorCode> {
-        process_token_response(status, body).err().map(|e| e.code)
+        process_token_response(status, body, false).err().map(|e| e.code)
     }
 
     #[test]
@@ -111,7 +114,7 @@ mod tests {
 
     #[test]
     fn accepts_a_full_response() {
-        let t = process_token_response(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":300,"refresh_token":"rt","id_token":"a.b.c","scope":"openid"}"#).ok().unwrap();
+        let t = process_token_response(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":300,"refresh_token":"rt","id_token":"a.b.c","scope":"openid"}"#, false).ok().unwrap();
         assert_eq!(t.access_token.as_str(), "at");
         assert_eq!(t.expires_in, Some(300.0));
         assert_eq!(t.refresh_token.map(|r| r.as_str().to_string()).as_deref(), Some("rt"));
@@ -120,26 +123,41 @@ mod tests {
 
     #[test]
     fn empty_optional_members_count_as_absent() {
-        let t = process_token_response(200, r#"{"access_token":"at","token_type":"Bearer","scope":"","refresh_token":""}"#).ok().unwrap();
+        let t = process_token_response(200, r#"{"access_token":"at","token_type":"Bearer","scope":"","refresh_token":""}"#, false).ok().unwrap();
         assert!(t.scope.is_none() && t.refresh_token.is_none());
         assert_eq!(code(200, r#"{"access_token":"at","token_type":"Bearer","scope":7}"#), Some(TokenResponseInvalid));
     }
 
     #[test]
     fn token_type_is_case_insensitive() {
-        assert!(process_token_response(200, r#"{"access_token":"at","token_type":"bEARER"}"#).is_ok());
+        assert!(process_token_response(200, r#"{"access_token":"at","token_type":"bEARER"}"#, false).is_ok());
         assert_eq!(code(200, r#"{"access_token":"at","token_type":"mac"}"#), Some(TokenResponseInvalid));
         assert_eq!(code(200, r#"{"access_token":"at"}"#), Some(TokenResponseInvalid));
     }
 
     #[test]
+    fn dpop_requires_a_dpop_token_and_bearer_a_bearer_one() {
+        assert!(process_token_response(200, r#"{"access_token":"at","token_type":"DPoP"}"#, true).is_ok());
+        assert!(process_token_response(200, r#"{"access_token":"at","token_type":"dpop"}"#, true).is_ok());
+        let downgrade = process_token_response(200, r#"{"access_token":"at","token_type":"Bearer"}"#, true);
+        assert_eq!(downgrade.err().map(|e| e.code), Some(TokenResponseInvalid), "DPoP asked, Bearer given");
+        assert_eq!(code(200, r#"{"access_token":"at","token_type":"DPoP"}"#), Some(TokenResponseInvalid));
+    }
+
+    #[test]
     fn expires_in_is_optional_but_typed() {
-        let t = process_token_response(200, r#"{"access_token":"at","token_type":"Bearer"}"#).ok().unwrap();
+        let t = process_token_response(200, r#"{"access_token":"at","token_type":"Bearer"}"#, false).ok().unwrap();
         assert_eq!(t.expires_in, None);
-        let t = process_token_response(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":"3599"}"#).ok().unwrap();
+        let t = process_token_response(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":"3599"}"#, false).ok().unwrap();
         assert_eq!(t.expires_in, Some(3599.0));
         assert_eq!(code(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":"soon"}"#), Some(TokenResponseInvalid));
         assert_eq!(code(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":-1}"#), Some(TokenResponseInvalid));
+    }
+
+    #[test]
+    fn expires_in_out_of_range_is_refused() {
+        assert_eq!(code(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":1e400}"#), Some(TokenResponseInvalid));
+        assert_eq!(code(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":0e400}"#), None);
     }
 
     #[test]
@@ -152,7 +170,7 @@ mod tests {
 
     #[test]
     fn oauth_errors_keep_the_providers_code() {
-        let e = process_token_response(400, r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#).err().unwrap();
+        let e = process_token_response(400, r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#, false).err().unwrap();
         assert_eq!(e.code, TokenError);
         assert_eq!(e.oauth_error.as_deref(), Some("invalid_grant"));
         assert_eq!(code(500, "<html>"), Some(HttpError));

@@ -157,8 +157,12 @@ pub fn is_secure_or_loopback(url: &str) -> bool {
         return true;
     }
     let host_port = origin.trim_start_matches("http://");
-    let host = if host_port.starts_with('[') {
-        host_port.split(']').next().map(|h| h.trim_start_matches('['))
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        // `[::1]` or `[::1]:port`, nothing else after the bracket.
+        match v6.split_once(']') {
+            Some((h, rest)) if rest.is_empty() || rest.starts_with(':') => Some(h),
+            _ => None,
+        }
     } else {
         host_port.split(':').next()
     };
@@ -221,5 +225,7 @@ mod tests {
         assert!(is_secure_or_loopback("http://[::1]:80/"));
         assert!(!is_secure_or_loopback("http://op.example/"));
         assert!(!is_secure_or_loopback("http://127.0.0.1.evil.example/"));
+        assert!(!is_secure_or_loopback("http://[::1]evil.example/"));
+        assert!(!is_secure_or_loopback("http://[::1"));
     }
 }

@@ -37,11 +37,13 @@ impl<H: Host> Client<H> {
             return fail(InvalidConfig, "the provider has no userinfo_endpoint");
         };
         self.ensure_fresh().await?;
-        let (auth, sub) = match self.session.borrow().as_ref() {
-            Some(s) => (bearer::authorization_header(&s.tokens.access_token), s.sub().unwrap_or("").to_string()),
+        let (token, sub) = match self.session.borrow().as_ref() {
+            Some(s) => (s.tokens.access_token.clone(), s.sub().unwrap_or("").to_string()),
             None => return fail(NotSignedIn, "no user is signed in"),
         };
-        let res = self.host.get(&endpoint, Some(&auth)).await?;
+        let auth = bearer::authorization_header(&token, self.config.dpop);
+        let proof = self.dpop_proof("GET", &endpoint, Some(&token)).await?;
+        let res = self.host.get(&endpoint, Some(&auth), proof.as_deref()).await?;
         process_userinfo_response(res.status, &res.body, &sub)
     }
 }

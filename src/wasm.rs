@@ -41,7 +41,7 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn random(this: &JsHost, out: &mut [u8]);
     #[wasm_bindgen(method)]
-    fn http(this: &JsHost, method: &str, url: &str, body: Option<String>, authorization: Option<String>) -> Promise;
+    fn http(this: &JsHost, method: &str, url: &str, body: Option<String>, authorization: Option<String>, dpop: Option<String>) -> Promise;
     #[wasm_bindgen(method)]
     fn digest(this: &JsHost, hash: &str, data: &[u8]) -> Promise;
     #[wasm_bindgen(method)]
@@ -67,6 +67,16 @@ extern "C" {
     fn broadcast(this: &JsHost, message: &str);
     #[wasm_bindgen(method)]
     fn sleep(this: &JsHost, ms: u32) -> Promise;
+    #[wasm_bindgen(method, js_name = dpopPublicJwk)]
+    fn dpop_public_jwk(this: &JsHost, name: &str) -> Promise;
+    #[wasm_bindgen(method, js_name = dpopSign)]
+    fn dpop_sign(this: &JsHost, name: &str, data: &[u8]) -> Promise;
+    #[wasm_bindgen(method)]
+    fn seal(this: &JsHost, name: &str, plaintext: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    fn unseal(this: &JsHost, name: &str) -> Promise;
+    #[wasm_bindgen(method, js_name = unsealClear)]
+    fn unseal_clear(this: &JsHost, name: &str) -> Promise;
 
     /// `{ status, body }` as `js/host.ts` resolves it.
     type HttpResult;
@@ -74,14 +84,16 @@ extern "C" {
     fn status(this: &HttpResult) -> u16;
     #[wasm_bindgen(method, getter)]
     fn body(this: &HttpResult) -> String;
+    #[wasm_bindgen(method, getter, js_name = dpopNonce)]
+    fn dpop_nonce(this: &HttpResult) -> Option<String>;
 }
 
-async fn http(host: &JsHost, method: &str, url: &str, body: Option<String>, auth: Option<String>) -> Result<HttpResponse> {
-    let r = JsFuture::from(host.http(method, url, body, auth))
+async fn http(host: &JsHost, method: &str, url: &str, body: Option<String>, auth: Option<&str>, dpop: Option<&str>) -> Result<HttpResponse> {
+    let r = JsFuture::from(host.http(method, url, body, auth.map(String::from), dpop.map(String::from)))
         .await
         .map_err(|_| OidcError::new(ErrorCode::NetworkError, "the request failed before a response arrived"))?;
     let r: HttpResult = r.unchecked_into();
-    Ok(HttpResponse { status: r.status(), body: r.body() })
+    Ok(HttpResponse { status: r.status(), body: r.body(), dpop_nonce: r.dpop_nonce() })
 }
 
 fn crypto_error(_: JsValue) -> OidcError {
@@ -97,11 +109,11 @@ impl Host for JsHost {
         self.random(&mut b);
         b
     }
-    async fn get(&self, url: &str, authorization: Option<&str>) -> Result<HttpResponse> {
-        http(self, "GET", url, None, authorization.map(String::from)).await
+    async fn get(&self, url: &str, authorization: Option<&str>, dpop: Option<&str>) -> Result<HttpResponse> {
+        http(self, "GET", url, None, authorization, dpop).await
     }
-    async fn post_form(&self, url: &str, body: &str) -> Result<HttpResponse> {
-        http(self, "POST", url, Some(body.into()), None).await
+    async fn post_form(&self, url: &str, body: &str, dpop: Option<&str>) -> Result<HttpResponse> {
+        http(self, "POST", url, Some(body.into()), None, dpop).await
     }
     async fn digest(&self, hash: &'static str, data: &[u8]) -> Result<Vec<u8>> {
         let v = JsFuture::from(JsHost::digest(self, hash, data)).await.map_err(crypto_error)?;
@@ -154,6 +166,22 @@ impl Host for JsHost {
     }
     async fn sleep(&self, ms: u32) {
         let _ = JsFuture::from(JsHost::sleep(self, ms)).await;
+    }
+    async fn dpop_public_jwk(&self, name: &str) -> Result<String> {
+        JsFuture::from(JsHost::dpop_public_jwk(self, name)).await.map_err(crypto_error)?.as_string().ok_or_else(|| crypto_error(JsValue::NULL))
+    }
+    async fn dpop_sign(&self, name: &str, data: &[u8]) -> Result<Vec<u8>> {
+        let v = JsFuture::from(JsHost::dpop_sign(self, name, data)).await.map_err(crypto_error)?;
+        Ok(js_sys::Uint8Array::new(&v).to_vec())
+    }
+    async fn seal(&self, name: &str, plaintext: &str) -> bool {
+        JsFuture::from(JsHost::seal(self, name, plaintext)).await.ok().and_then(|v| v.as_bool()) == Some(true)
+    }
+    async fn unseal(&self, name: &str) -> Option<String> {
+        JsFuture::from(JsHost::unseal(self, name)).await.ok().and_then(|v| v.as_string())
+    }
+    async fn unseal_clear(&self, name: &str) {
+        let _ = JsFuture::from(JsHost::unseal_clear(self, name)).await;
     }
 }
 
@@ -245,23 +273,37 @@ impl Core {
         future_to_promise(async move { c.refresh().await.map(|_| JsValue::UNDEFINED).map_err(to_js) })
     }
 
-    /// Resolves to the Authorization header value for a request to `url`, or undefined when `url` is not
-    /// on an allowed API origin.
-    pub fn authorization(&self, url: String) -> Promise {
+    /// Resolves to `[authorization, dpopProof?]` for a request `method url`, or undefined when `url` is
+    /// not on an allowed API origin.
+    pub fn authorization(&self, url: String, method: String) -> Promise {
         let c = self.inner.clone();
         future_to_promise(async move {
-            let h = c.authorization_for(&url).await.map_err(to_js)?;
-            Ok(h.map_or(JsValue::UNDEFINED, |h| JsValue::from_str(&h)))
+            let Some((auth, proof)) = c.authorization_for(&url, &method).await.map_err(to_js)? else {
+                return Ok(JsValue::UNDEFINED);
+            };
+            let a = Array::new();
+            a.push(&JsValue::from_str(&auth));
+            if let Some(p) = proof {
+                a.push(&JsValue::from_str(&p));
+            }
+            Ok(a.into())
         })
     }
 
-    /// After a 401: resolves to whether to retry once (a refresh happened or a newer token exists).
+    /// After a 401: resolves to whether to retry once (a refresh happened, a newer token exists, or a
+    /// resource server asked for a DPoP nonce).
     #[wasm_bindgen(js_name = afterUnauthorized)]
-    pub fn after_unauthorized(&self, used_header: String, www_authenticate: String) -> Promise {
+    pub fn after_unauthorized(&self, url: String, used_header: String, www_authenticate: String, dpop_nonce: Option<String>) -> Promise {
         let c = self.inner.clone();
         future_to_promise(async move {
-            c.after_unauthorized(&used_header, &www_authenticate).await.map(JsValue::from_bool).map_err(to_js)
+            c.after_unauthorized(&url, &used_header, &www_authenticate, dpop_nonce.as_deref()).await.map(JsValue::from_bool).map_err(to_js)
         })
+    }
+
+    /// `persistSession: 'sealed'`: resolves to whether a sealed session was restored.
+    pub fn restore(&self) -> Promise {
+        let c = self.inner.clone();
+        future_to_promise(async move { c.restore().await.map(JsValue::from_bool).map_err(to_js) })
     }
 
     /// A refresh failure absorbed while the token was still valid, as an error array, or undefined.
