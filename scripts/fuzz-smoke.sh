@@ -30,7 +30,7 @@ LARGE_SECONDS="${FUZZ_LARGE_SECONDS:-5}"
 JOBS="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 SANITIZER="${FUZZ_SANITIZER:-none}"
 TARGET_DIR="${FUZZ_TARGET_DIR:-fuzz/target}"
-ALL_TARGETS="callback jws json jwks discovery token config_tx_claims b64url_url"
+ALL_TARGETS="callback jws json jwks discovery token config_tx_claims b64url_url session_headers"
 TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
 export RUSTC_BOOTSTRAP=1
 
