@@ -126,6 +126,11 @@ export function browserHost() {
       try { return Object.keys(TX_STORE()).filter((k) => k.startsWith(prefix)); } catch { return []; }
     },
 
+    /** Copies `from` into `to` (a view of wasm memory of the same length). */
+    copyBytes: (from: Uint8Array, to: Uint8Array): void => {
+      to.set(from);
+    },
+
     replaceUrl: (url: string): void => {
       history.replaceState(history.state, '', url);
     },

@@ -87,7 +87,7 @@ impl<H: Host> Client<H> {
 
     /// The provider metadata, fetched once and cached (OIDC Discovery §4).
     pub async fn metadata(&self) -> Result<Rc<ProviderMetadata>> {
-        if let Some(m) = self.metadata.borrow().as_ref() {
+        if let Some(m) = self.metadata.get_ref().as_ref() {
             return Ok(m.clone());
         }
         let res = self.host.get(&discovery_url(&self.config.issuer), None, None).await?;
@@ -95,13 +95,13 @@ impl<H: Host> Client<H> {
             return fail(HttpError, "the discovery endpoint did not answer 200");
         }
         let meta = Rc::new(ProviderMetadata::from_response(&self.config.issuer, &res.body)?);
-        *self.metadata.borrow_mut() = Some(meta.clone());
+        *self.metadata.get_mut_ref() = Some(meta.clone());
         Ok(meta)
     }
 
     async fn jwks(&self, meta: &ProviderMetadata, refresh: bool) -> Result<Rc<Jwks>> {
         if !refresh {
-            if let Some((k, _)) = self.jwks.borrow().as_ref() {
+            if let Some((k, _)) = self.jwks.get_ref().as_ref() {
                 return Ok(k.clone());
             }
         }
@@ -110,7 +110,7 @@ impl<H: Host> Client<H> {
             return fail(HttpError, "the jwks_uri did not answer 200");
         }
         let jwks = Rc::new(Jwks::from_response(&res.body)?);
-        *self.jwks.borrow_mut() = Some((jwks.clone(), self.host.now()));
+        *self.jwks.get_mut_ref() = Some((jwks.clone(), self.host.now()));
         Ok(jwks)
     }
 
@@ -227,7 +227,7 @@ impl<H: Host> Client<H> {
         let jws = parse_compact_jws(token, &meta.id_token_signing_alg_values_supported)?;
         let kid = jws.kid.as_deref();
 
-        let had_cache = self.jwks.borrow().as_ref().map(|(_, at)| *at);
+        let had_cache = self.jwks.get_ref().as_ref().map(|(_, at)| *at);
         let mut jwks = self.jwks(meta, false).await?;
         if jwks.candidates(jws.alg, kid).is_empty() {
             // Key rotation (Core §10.1.1): one refetch, unless the set we have was just fetched.
@@ -277,12 +277,12 @@ impl<H: Host> Client<H> {
 
     /// The verified ID-token claims of the signed-in user, as JSON text.
     pub fn user(&self) -> Option<String> {
-        self.session.borrow().as_ref().map(|s| s.claims_text.clone())
+        self.session.get_ref().as_ref().map(|s| s.claims_text.clone())
     }
 
     /// The last refresh failure that was absorbed because the access token was still valid.
     pub fn take_background_error(&self) -> Option<crate::error::OidcError> {
-        self.background_error.borrow_mut().take()
+        self.background_error.get_mut_ref().take()
     }
 
     /// This tab's session generation: it grows with every login, refresh and logout.
@@ -291,7 +291,7 @@ impl<H: Host> Client<H> {
     }
 
     pub fn is_authenticated(&self) -> bool {
-        self.session.borrow().is_some()
+        self.session.get_ref().is_some()
     }
 
     /// The name of this app's cross-tab lock, generation counter and channel: one per issuer and client.

@@ -76,12 +76,12 @@ impl<H: Host> Client<H> {
 
     /// The canonical public JWK of this app's DPoP key (created on first use).
     pub(crate) async fn dpop_jwk(&self) -> Result<String> {
-        if let Some(j) = self.dpop_jwk.borrow().as_ref() {
+        if let Some(j) = self.dpop_jwk.get_ref().as_ref() {
             return Ok(j.clone());
         }
         let raw = self.host.dpop_public_jwk(&self.dpop_key_name()).await?;
         let jwk = canonical_public_jwk(&raw)?;
-        *self.dpop_jwk.borrow_mut() = Some(jwk.clone());
+        *self.dpop_jwk.get_mut_ref() = Some(jwk.clone());
         Ok(jwk)
     }
 
@@ -115,7 +115,7 @@ impl<H: Host> Client<H> {
     /// The last nonce the server at `url`'s origin gave (§8 for the provider, §9 for resource servers).
     fn dpop_nonce(&self, request_url: &str) -> Option<String> {
         let origin = url::origin_of(request_url)?;
-        self.dpop_nonces.borrow().iter().find(|(o, _)| *o == origin).map(|(_, n)| n.clone())
+        self.dpop_nonces.get_ref().iter().find(|(o, _)| *o == origin).map(|(_, n)| n.clone())
     }
 
     /// Remembers a `DPoP-Nonce` response header; returns whether it is new.
@@ -124,7 +124,7 @@ impl<H: Host> Client<H> {
         if nonce.is_empty() || nonce.len() > 512 {
             return false;
         }
-        let mut nonces = self.dpop_nonces.borrow_mut();
+        let mut nonces = self.dpop_nonces.get_mut_ref();
         match nonces.iter_mut().find(|(o, _)| *o == origin) {
             Some((_, n)) if n == nonce => false,
             Some((_, n)) => {

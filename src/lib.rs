@@ -17,6 +17,7 @@ extern crate alloc;
 
 /// What `std`'s prelude would give every module; `no_std` on wasm needs it spelled out.
 mod prelude {
+    pub use crate::cell::Slot;
     pub use alloc::string::{String, ToString};
     pub use alloc::vec;
     pub use alloc::vec::Vec;
@@ -25,6 +26,7 @@ mod prelude {
 pub mod alg;
 pub mod authorization;
 pub mod b64url;
+mod cell;
 pub mod bearer;
 pub mod callback;
 pub mod client;

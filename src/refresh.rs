@@ -40,8 +40,8 @@ pub struct Flight {
 
 impl Flight {
     fn finish(&self, r: Result<()>) {
-        *self.result.borrow_mut() = Some(r);
-        for w in self.wakers.borrow_mut().drain(..) {
+        *self.result.get_mut_ref() = Some(r);
+        for w in self.wakers.get_mut_ref().drain(..) {
             w.wake();
         }
     }
@@ -52,10 +52,10 @@ struct WaitFlight(Rc<Flight>);
 impl Future for WaitFlight {
     type Output = Result<()>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        if let Some(r) = self.0.result.borrow().as_ref() {
+        if let Some(r) = self.0.result.get_ref().as_ref() {
             return Poll::Ready(r.clone());
         }
-        self.0.wakers.borrow_mut().push(cx.waker().clone());
+        self.0.wakers.get_mut_ref().push(cx.waker().clone());
         Poll::Pending
     }
 }
@@ -86,14 +86,14 @@ impl<H: Host> Client<H> {
                 let _ = self.host.seal(&self.seal_name(), &sealed).await;
             }
         }
-        *self.session.borrow_mut() = Some(s);
+        *self.session.get_mut_ref() = Some(s);
         self.failures.set(0);
         self.retry_after.set(0.0);
     }
 
     /// Drops the session here and in every tab.
     async fn end_session(&self) {
-        *self.session.borrow_mut() = None;
+        *self.session.get_mut_ref() = None;
         let name = self.coordination_name();
         let generation = self.host.shared_generation(&name).await.max(self.generation.get()) + 1;
         self.generation.set(generation);
@@ -113,7 +113,7 @@ impl<H: Host> Client<H> {
     /// `persistSession: 'sealed'`: after a reload, unseal the refresh token and refresh at once.
     /// Resolves to whether a session was restored. A refused token clears the seal (no loop).
     pub async fn restore(&self) -> Result<bool> {
-        if !self.config.persist_sealed || self.session.borrow().is_some() {
+        if !self.config.persist_sealed || self.session.get_ref().is_some() {
             return Ok(false);
         }
         let Some(text) = self.host.unseal(&self.seal_name()).await else { return Ok(false) };
@@ -124,13 +124,13 @@ impl<H: Host> Client<H> {
         // Take our place in the tabs' order, so a tab that restored at the same moment and refreshed
         // first is waited for instead of raced.
         self.generation.set(self.host.shared_generation(&self.coordination_name()).await);
-        *self.session.borrow_mut() = Some(session);
+        *self.session.get_mut_ref() = Some(session);
         match self.refresh().await {
             Ok(()) => Ok(true),
             Err(e) => {
                 if e.code != SessionEnded {
                     // Offline or the provider failing: the refresh token may still be good later.
-                    *self.session.borrow_mut() = None;
+                    *self.session.get_mut_ref() = None;
                 }
                 Err(e)
             }
@@ -139,17 +139,17 @@ impl<H: Host> Client<H> {
 
     /// Refreshes now. Concurrent callers share one request; across tabs one refresh runs at a time.
     pub async fn refresh(&self) -> Result<()> {
-        let existing = self.flight.borrow().clone();
+        let existing = self.flight.get_ref().clone();
         if let Some(flight) = existing {
             return WaitFlight(flight).await;
         }
         let flight = Rc::new(Flight::default());
-        *self.flight.borrow_mut() = Some(flight.clone());
+        *self.flight.get_mut_ref() = Some(flight.clone());
         let name = self.coordination_name();
         let lock = self.host.lock(&name).await;
         let r = self.refresh_under_lock(&name).await;
         self.host.unlock(lock);
-        *self.flight.borrow_mut() = None;
+        *self.flight.get_mut_ref() = None;
         flight.finish(r.clone());
         r
     }
@@ -163,16 +163,16 @@ impl<H: Host> Client<H> {
             let mut waited = 0;
             while waited < HANDOFF_WAIT_MS {
                 if self.generation.get() >= shared {
-                    return if self.session.borrow().is_some() { Ok(()) } else { fail(SessionEnded, "the session ended in another tab") };
+                    return if self.session.get_ref().is_some() { Ok(()) } else { fail(SessionEnded, "the session ended in another tab") };
                 }
                 self.host.sleep(HANDOFF_POLL_MS).await;
                 waited += HANDOFF_POLL_MS;
             }
-            *self.session.borrow_mut() = None;
+            *self.session.get_mut_ref() = None;
             return fail(SessionEnded, "another tab refreshed the tokens and they never arrived here; sign in again");
         }
 
-        let (refresh_token, old_claims, old_id_token) = match self.session.borrow().as_ref() {
+        let (refresh_token, old_claims, old_id_token) = match self.session.get_ref().as_ref() {
             None => return fail(NotSignedIn, "no user is signed in"),
             Some(s) => (s.tokens.refresh_token.clone(), s.claims.clone(), s.tokens.id_token.clone()),
         };
@@ -205,7 +205,7 @@ impl<H: Host> Client<H> {
                 }
             }
             None => {
-                let text = self.session.borrow().as_ref().map(|s| s.claims_text.clone()).unwrap_or_default();
+                let text = self.session.get_ref().as_ref().map(|s| s.claims_text.clone()).unwrap_or_default();
                 (old_claims, text)
             }
         };
@@ -225,7 +225,7 @@ impl<H: Host> Client<H> {
     /// Makes sure the access token is usable for a request now: refreshes ahead of expiry. While the
     /// token is still valid a failed refresh is not an error (the next try waits for the backoff).
     pub async fn ensure_fresh(&self) -> Result<()> {
-        let (expires_at, has_refresh) = match self.session.borrow().as_ref() {
+        let (expires_at, has_refresh) = match self.session.get_ref().as_ref() {
             None => return fail(NotSignedIn, "no user is signed in"),
             Some(s) => (s.expires_at, s.tokens.refresh_token.is_some()),
         };
@@ -240,13 +240,13 @@ impl<H: Host> Client<H> {
         }
         match self.refresh().await {
             Ok(()) => Ok(()),
-            Err(e) if still_valid && self.session.borrow().is_some() => {
+            Err(e) if still_valid && self.session.get_ref().is_some() => {
                 let n = self.failures.get().saturating_add(1);
                 self.failures.set(n);
                 let backoff = f64::from(1u32 << n.min(6)).min(MAX_BACKOFF_SECONDS);
                 self.retry_after.set(self.host.now() + backoff);
                 // The token still works, so the call goes on; the failure is reported as an event.
-                *self.background_error.borrow_mut() = Some(e);
+                *self.background_error.get_mut_ref() = Some(e);
                 Ok(())
             }
             Err(e) => Err(e),
@@ -261,7 +261,7 @@ impl<H: Host> Client<H> {
             return Ok(None);
         }
         self.ensure_fresh().await?;
-        let token: Option<AccessToken> = self.session.borrow().as_ref().map(|s| s.tokens.access_token.clone());
+        let token: Option<AccessToken> = self.session.get_ref().as_ref().map(|s| s.tokens.access_token.clone());
         let Some(token) = token else { return fail(NotSignedIn, "no user is signed in") };
         let proof = self.dpop_proof(method, url, Some(&token)).await?;
         Ok(Some((bearer::authorization_header(&token, self.config.dpop), proof)))
@@ -279,7 +279,7 @@ impl<H: Host> Client<H> {
             return Ok(false);
         }
         let dpop = self.config.dpop;
-        let current = self.session.borrow().as_ref().map(|s| bearer::authorization_header(&s.tokens.access_token, dpop));
+        let current = self.session.get_ref().as_ref().map(|s| bearer::authorization_header(&s.tokens.access_token, dpop));
         match current {
             None => fail(NotSignedIn, "no user is signed in"),
             Some(c) if c != used_header => Ok(true),
@@ -292,7 +292,7 @@ impl<H: Host> Client<H> {
         let Ok(msg) = Message::parse(text) else { return Change::None };
         match msg {
             Message::Ask => {
-                if let Some(s) = self.session.borrow().as_ref() {
+                if let Some(s) = self.session.get_ref().as_ref() {
                     self.host.broadcast(&Message::session(self.generation.get(), s));
                 }
                 Change::None
@@ -302,9 +302,9 @@ impl<H: Host> Client<H> {
                 if !newer {
                     return Change::None;
                 }
-                let same_user = self.session.borrow().as_ref().is_some_and(|s| s.sub() == session.sub());
+                let same_user = self.session.get_ref().as_ref().is_some_and(|s| s.sub() == session.sub());
                 self.generation.set(gen);
-                *self.session.borrow_mut() = Some(session);
+                *self.session.get_mut_ref() = Some(session);
                 self.failures.set(0);
                 self.retry_after.set(0.0);
                 if same_user {
@@ -318,7 +318,7 @@ impl<H: Host> Client<H> {
                     return Change::None;
                 }
                 self.generation.set(gen);
-                let had = self.session.borrow_mut().take().is_some();
+                let had = self.session.get_mut_ref().take().is_some();
                 if had {
                     Change::Ended
                 } else {
@@ -337,7 +337,7 @@ impl<H: Host> Client<H> {
     /// and the URL of the provider's end-session endpoint to navigate to, if it has one.
     pub async fn logout(&self, post_logout_redirect_uri: Option<String>) -> Result<Option<String>> {
         let meta = self.metadata().await?;
-        let taken = self.session.borrow_mut().take();
+        let taken = self.session.get_mut_ref().take();
         self.end_session().await;
         let Some(s) = taken else {
             return Ok(None);

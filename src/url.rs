@@ -133,12 +133,14 @@ pub fn with_query(endpoint: &str, query: &str) -> String {
 /// The origin of an absolute `http:` or `https:` URL, lower-cased scheme and host (`https://a.example:8443`).
 /// `None` for anything else, including URLs with user info.
 pub fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
+    // Split at the first ':' and require "//" after it: byte checks, no substring searcher.
+    let colon = url.bytes().position(|b| b == b':')?;
+    let scheme = url.get(..colon)?.to_ascii_lowercase();
+    let rest = url.get(colon + 1..)?.strip_prefix("//")?;
     if scheme != "https" && scheme != "http" {
         return None;
     }
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let end = rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(rest.len());
     let authority = rest.get(..end)?;
     if authority.is_empty() || authority.contains('@') || authority.contains(['\\', ' ']) {
         return None;
@@ -156,7 +158,7 @@ pub fn is_secure_or_loopback(url: &str) -> bool {
     if origin.starts_with("https://") {
         return true;
     }
-    let host_port = origin.trim_start_matches("http://");
+    let host_port = origin.get("http://".len()..).unwrap_or("");
     let host = if let Some(v6) = host_port.strip_prefix('[') {
         // `[::1]` or `[::1]:port`, nothing else after the bracket.
         match v6.split_once(']') {

@@ -37,7 +37,7 @@ impl<H: Host> Client<H> {
             return fail(InvalidConfig, "the provider has no userinfo_endpoint");
         };
         self.ensure_fresh().await?;
-        let (token, sub) = match self.session.borrow().as_ref() {
+        let (token, sub) = match self.session.get_ref().as_ref() {
             Some(s) => (s.tokens.access_token.clone(), s.sub().unwrap_or("").to_string()),
             None => return fail(NotSignedIn, "no user is signed in"),
         };

@@ -4,6 +4,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use alloc::boxed::Box;
 use alloc::rc::Rc;
 
 use js_sys::{Array, Promise};
@@ -77,6 +78,8 @@ extern "C" {
     fn unseal(this: &JsHost, name: &str) -> Promise;
     #[wasm_bindgen(method, js_name = unsealClear)]
     fn unseal_clear(this: &JsHost, name: &str) -> Promise;
+    #[wasm_bindgen(method, js_name = copyBytes)]
+    fn copy_bytes(this: &JsHost, from: &JsValue, to: &mut [u8]);
 
     /// `{ status, body }` as `js/host.ts` resolves it.
     type HttpResult;
@@ -94,6 +97,14 @@ async fn http(host: &JsHost, method: &str, url: &str, body: Option<String>, auth
         .map_err(|_| OidcError::new(ErrorCode::NetworkError, "the request failed before a response arrived"))?;
     let r: HttpResult = r.unchecked_into();
     Ok(HttpResponse { status: r.status(), body: r.body(), dpop_nonce: r.dpop_nonce() })
+}
+
+/// Copies a Uint8Array out of JavaScript. (`Uint8Array::to_vec` asserts lengths with a formatted panic
+/// message, which would link Rust's formatting machinery into the wasm; the host copies instead.)
+fn bytes_of(host: &JsHost, v: &JsValue) -> Vec<u8> {
+    let mut out = vec![0u8; js_sys::Uint8Array::new(v).length() as usize];
+    host.copy_bytes(v, &mut out);
+    out
 }
 
 fn crypto_error(_: JsValue) -> OidcError {
@@ -117,7 +128,7 @@ impl Host for JsHost {
     }
     async fn digest(&self, hash: &'static str, data: &[u8]) -> Result<Vec<u8>> {
         let v = JsFuture::from(JsHost::digest(self, hash, data)).await.map_err(crypto_error)?;
-        Ok(js_sys::Uint8Array::new(&v).to_vec())
+        Ok(bytes_of(self, &v))
     }
     async fn verify(&self, p: WebCryptoParams, jwk: &str, data: &[u8], sig: &[u8]) -> Result<bool> {
         let v = JsFuture::from(JsHost::verify(self, p.name, p.hash, p.named_curve, p.salt_length, jwk, data, sig))
@@ -172,7 +183,7 @@ impl Host for JsHost {
     }
     async fn dpop_sign(&self, name: &str, data: &[u8]) -> Result<Vec<u8>> {
         let v = JsFuture::from(JsHost::dpop_sign(self, name, data)).await.map_err(crypto_error)?;
-        Ok(js_sys::Uint8Array::new(&v).to_vec())
+        Ok(bytes_of(self, &v))
     }
     async fn seal(&self, name: &str, plaintext: &str) -> bool {
         JsFuture::from(JsHost::seal(self, name, plaintext)).await.ok().and_then(|v| v.as_bool()) == Some(true)
@@ -183,6 +194,13 @@ impl Host for JsHost {
     async fn unseal_clear(&self, name: &str) {
         let _ = JsFuture::from(JsHost::unseal_clear(self, name)).await;
     }
+}
+
+/// Turns a future into a Promise through one shared instantiation of `future_to_promise`: each call
+/// site boxes its future instead of stamping out its own copy of the executor glue.
+fn promise(f: impl core::future::Future<Output = core::result::Result<JsValue, JsValue>> + 'static) -> Promise {
+    let boxed: core::pin::Pin<Box<dyn core::future::Future<Output = core::result::Result<JsValue, JsValue>>>> = Box::pin(f);
+    future_to_promise(boxed)
 }
 
 /// Errors cross as `[code, message, oauthError?, oauthDescription?]`; `js/errors.ts` makes an `OidcError`.
@@ -217,13 +235,13 @@ impl Core {
     /// Fetches and checks the provider metadata (cached).
     pub fn discover(&self) -> Promise {
         let c = self.inner.clone();
-        future_to_promise(async move { c.metadata().await.map(|_| JsValue::UNDEFINED).map_err(to_js) })
+        promise(async move { c.metadata().await.map(|_| JsValue::UNDEFINED).map_err(to_js) })
     }
 
     /// `options` is the JSON text of `{ returnTo?, extraParams? }`; resolves to the authorization URL.
     pub fn login(&self, options: String) -> Promise {
         let c = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let (return_to, extra) = login_options(&options).map_err(to_js)?;
             c.login(return_to, &extra).await.map(|u| JsValue::from_str(&u)).map_err(to_js)
         })
@@ -233,7 +251,7 @@ impl Core {
     #[wasm_bindgen(js_name = handleCallback)]
     pub fn handle_callback(&self, url: String) -> Promise {
         let c = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let r = c.handle_callback(&url).await.map_err(to_js)?;
             let mut out = String::from("{\"user\":");
             out.push_str(&r.claims_text);
@@ -270,14 +288,14 @@ impl Core {
     /// Forces a refresh (single flight).
     pub fn refresh(&self) -> Promise {
         let c = self.inner.clone();
-        future_to_promise(async move { c.refresh().await.map(|_| JsValue::UNDEFINED).map_err(to_js) })
+        promise(async move { c.refresh().await.map(|_| JsValue::UNDEFINED).map_err(to_js) })
     }
 
     /// Resolves to `[authorization, dpopProof?]` for a request `method url`, or undefined when `url` is
     /// not on an allowed API origin.
     pub fn authorization(&self, url: String, method: String) -> Promise {
         let c = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let Some((auth, proof)) = c.authorization_for(&url, &method).await.map_err(to_js)? else {
                 return Ok(JsValue::UNDEFINED);
             };
@@ -295,7 +313,7 @@ impl Core {
     #[wasm_bindgen(js_name = afterUnauthorized)]
     pub fn after_unauthorized(&self, url: String, used_header: String, www_authenticate: String, dpop_nonce: Option<String>) -> Promise {
         let c = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             c.after_unauthorized(&url, &used_header, &www_authenticate, dpop_nonce.as_deref()).await.map(JsValue::from_bool).map_err(to_js)
         })
     }
@@ -303,7 +321,7 @@ impl Core {
     /// `persistSession: 'sealed'`: resolves to whether a sealed session was restored.
     pub fn restore(&self) -> Promise {
         let c = self.inner.clone();
-        future_to_promise(async move { c.restore().await.map(JsValue::from_bool).map_err(to_js) })
+        promise(async move { c.restore().await.map(JsValue::from_bool).map_err(to_js) })
     }
 
     /// A refresh failure absorbed while the token was still valid, as an error array, or undefined.
@@ -334,13 +352,13 @@ impl Core {
     #[wasm_bindgen(js_name = userInfo)]
     pub fn user_info(&self) -> Promise {
         let c = self.inner.clone();
-        future_to_promise(async move { c.userinfo().await.map(|t| JsValue::from_str(&t)).map_err(to_js) })
+        promise(async move { c.userinfo().await.map(|t| JsValue::from_str(&t)).map_err(to_js) })
     }
 
     /// Ends the session everywhere; resolves to the end-session URL to navigate to, or undefined.
     pub fn logout(&self, post_logout_redirect_uri: Option<String>) -> Promise {
         let c = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let u = c.logout(post_logout_redirect_uri).await.map_err(to_js)?;
             Ok(u.map_or(JsValue::UNDEFINED, |u| JsValue::from_str(&u)))
         })

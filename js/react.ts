@@ -1,0 +1,179 @@
+// oidc-wasm/react: <AuthProvider config={...}> and useAuth() for React 18 and 19.
+//
+// One client per config for the life of the page (createClient loads the wasm, fetches discovery and
+// joins the app's other tabs: doing that twice would be waste and a second tab presence). On the redirect
+// URI, handleCallback runs exactly once, even when StrictMode mounts, unmounts and mounts again: the work
+// is kept in a module-level map keyed by the config, and whichever mounted provider is alive when it
+// settles applies the result. Nothing here touches `window` at import time or while rendering, so the
+// module can be imported and the provider rendered on a server (state: isLoading).
+
+import { createClient, OidcError, type OidcClient, type OidcConfig, type User } from './index.js';
+import type { CallbackResult, LoginOptions, LogoutOptions } from './index.js';
+import { createContext, createElement, useContext, useEffect, useMemo, useRef, useState, type ReactElement, type ReactNode } from 'react';
+
+export interface AuthState {
+  /** True until the client is ready and, on the redirect URI, the callback has been handled. */
+  isLoading: boolean;
+  isAuthenticated: boolean;
+  /** The verified ID-token claims, or null. */
+  user: User | null;
+  /** The last failure: creating the client, the callback, or a background refresh (`error` event). */
+  error: OidcError | null;
+}
+
+export interface Auth extends AuthState {
+  /** Navigates to the provider (waits for the client if it is still loading). */
+  login(options?: LoginOptions): Promise<void>;
+  logout(options?: LogoutOptions): Promise<void>;
+  /** `client.fetchWithToken`, after the client is ready and any callback in progress has finished. */
+  fetchWithToken(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** The client itself once ready (getUserInfo, refresh, on), else null. */
+  client: OidcClient | null;
+}
+
+export interface AuthProviderProps {
+  config: OidcConfig;
+  /** Called after a successful callback with the `returnTo` given to login(). Default:
+   * `history.replaceState(null, '', returnTo ?? '/')`. With a router, navigate with it instead. */
+  onRedirectCallback?: (returnTo: string | undefined) => void;
+  children?: ReactNode;
+}
+
+interface Boot {
+  client: Promise<OidcClient>;
+  /** The callback in progress or not yet applied by a mounted provider; cleared once applied. */
+  callback?: Promise<CallbackResult>;
+  /** Resolves once the client exists and any callback has settled. */
+  ready: Promise<OidcClient>;
+}
+
+const boots = new Map<string, Boot>();
+
+function configKey(config: OidcConfig): string {
+  const { wasm, ...rest } = config;
+  return JSON.stringify([rest, typeof wasm === 'string' || wasm instanceof URL ? String(wasm) : null]);
+}
+
+function isCallbackPage(config: OidcConfig): boolean {
+  let path: string;
+  try {
+    path = new URL(config.redirectUri).pathname;
+  } catch {
+    return false; // createClient reports the bad redirectUri as invalid_config
+  }
+  const params = new URLSearchParams(location.search);
+  return location.pathname === path && (params.has('code') || params.has('error'));
+}
+
+function asOidcError(e: unknown): OidcError {
+  return e instanceof OidcError ? e : new OidcError('internal_error', e instanceof Error ? e.message : String(e));
+}
+
+/** The page's one client for this config (browser only: called from effects and event handlers). */
+function boot(key: string, config: OidcConfig): Boot {
+  let b = boots.get(key);
+  if (!b) {
+    const client = createClient(config);
+    // A failed start (provider unreachable) is not cached: the next mount tries again.
+    client.catch(() => { if (boots.get(key) === b) boots.delete(key); });
+    const callback = isCallbackPage(config) ? client.then((c) => c.handleCallback()) : undefined;
+    callback?.catch(() => {}); // reported by the provider that applies it
+    const ready = callback ? callback.then(() => client, () => client) : client;
+    b = { client, callback, ready };
+    boots.set(key, b);
+  }
+  return b;
+}
+
+function defaultRedirect(returnTo: string | undefined): void {
+  history.replaceState(null, '', returnTo ?? '/');
+}
+
+const AuthContext = createContext<Auth | null>(null);
+
+const LOADING: AuthState = { isLoading: true, isAuthenticated: false, user: null, error: null };
+
+/** Makes `useAuth()` available below it. Create the config outside the component or memoize it; an
+ * equal config (same JSON) is the same client. */
+export function AuthProvider({ config, onRedirectCallback, children }: AuthProviderProps): ReactElement {
+  const key = configKey(config);
+  const [state, setState] = useState<AuthState>(LOADING);
+  const [client, setClient] = useState<OidcClient | null>(null);
+  const configRef = useRef(config);
+  configRef.current = config;
+  const redirectRef = useRef(onRedirectCallback);
+  redirectRef.current = onRedirectCallback;
+
+  useEffect(() => {
+    let live = true;
+    let unsubscribe: (() => void)[] = [];
+    const b = boot(key, configRef.current);
+    const sync = (c: OidcClient, error: OidcError | null) => {
+      const user = c.getUser();
+      setState({ isLoading: false, isAuthenticated: c.isAuthenticated(), user, error });
+    };
+    (async () => {
+      let c: OidcClient;
+      try {
+        c = await b.client;
+      } catch (e) {
+        if (live) setState({ ...LOADING, isLoading: false, error: asOidcError(e) });
+        return;
+      }
+      if (!live) return;
+      setClient(c);
+      unsubscribe = [
+        c.on('userChanged', (user) => {
+          setState((s) => ({ ...s, isLoading: s.isLoading && !!b.callback, user, isAuthenticated: c.isAuthenticated(), error: user ? null : s.error }));
+        }),
+        c.on('tokensRefreshed', () => setState((s) => ({ ...s, user: c.getUser(), isAuthenticated: c.isAuthenticated() }))),
+        c.on('sessionEnded', () => setState((s) => ({ ...s, user: null, isAuthenticated: false }))),
+        c.on('error', (error) => setState((s) => ({ ...s, error }))),
+      ];
+      const callback = b.callback;
+      if (!callback) {
+        sync(c, null);
+        return;
+      }
+      let result: CallbackResult | undefined;
+      let error: OidcError | null = null;
+      try {
+        result = await callback;
+      } catch (e) {
+        error = asOidcError(e);
+      }
+      // Only a provider still mounted applies the result, and only once (StrictMode's first mount
+      // has been unmounted by now; its twin, mounted again, gets here).
+      if (!live || b.callback !== callback) return;
+      b.callback = undefined;
+      sync(c, error);
+      if (result) (redirectRef.current ?? defaultRedirect)(result.returnTo);
+    })();
+    return () => {
+      live = false;
+      for (const u of unsubscribe) u();
+    };
+  }, [key]);
+
+  const actions = useMemo(() => {
+    const current = () => boot(key, configRef.current);
+    return {
+      login: async (options?: LoginOptions) => (await current().client).login(options),
+      logout: async (options?: LogoutOptions) => (await current().client).logout(options),
+      fetchWithToken: async (input: RequestInfo | URL, init?: RequestInit) => (await current().ready).fetchWithToken(input, init),
+    };
+  }, [key]);
+
+  const value = useMemo<Auth>(() => ({ ...state, ...actions, client }), [state, actions, client]);
+  return createElement(AuthContext.Provider, { value }, children);
+}
+
+/** The auth state and actions of the nearest <AuthProvider>. */
+export function useAuth(): Auth {
+  const auth = useContext(AuthContext);
+  if (!auth) throw new Error('useAuth() must be used inside <AuthProvider config={...}> (oidc-wasm/react)');
+  return auth;
+}
+
+export { OidcError };
+export type { OidcClient, OidcConfig, User, LoginOptions, LogoutOptions, CallbackResult };

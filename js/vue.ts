@@ -1,0 +1,166 @@
+// oidc-wasm/vue: `app.use(createAuth(config))` and `useAuth()` for Vue 3.3+.
+//
+// The plugin creates the client when it is installed in a browser (on a server it does nothing, and the
+// state stays isLoading), and on the redirect URI handles the callback once: the work is kept in a
+// module-level map keyed by the config, so a second app (or a second install) with the same config
+// shares the client and never replays the callback. Nothing here touches `window` at import time.
+
+import { createClient, OidcError, type OidcClient, type OidcConfig, type User } from './index.js';
+import type { CallbackResult, LoginOptions, LogoutOptions } from './index.js';
+import { computed, inject, shallowRef, type App, type ComputedRef, type InjectionKey, type Plugin } from 'vue';
+
+export interface Auth {
+  /** True until the client is ready and, on the redirect URI, the callback has been handled. */
+  isLoading: ComputedRef<boolean>;
+  isAuthenticated: ComputedRef<boolean>;
+  /** The verified ID-token claims, or null. */
+  user: ComputedRef<User | null>;
+  /** The last failure: creating the client, the callback, or a background refresh (`error` event). */
+  error: ComputedRef<OidcError | null>;
+  /** Navigates to the provider (waits for the client if it is still loading). */
+  login(options?: LoginOptions): Promise<void>;
+  logout(options?: LogoutOptions): Promise<void>;
+  /** `client.fetchWithToken`, after the client is ready and any callback in progress has finished. */
+  fetchWithToken(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** The client itself once ready (getUserInfo, refresh, on), else null. */
+  client: ComputedRef<OidcClient | null>;
+}
+
+export interface AuthOptions {
+  /** Called after a successful callback with the `returnTo` given to login(). Default:
+   * `history.replaceState(null, '', returnTo ?? '/')`. With vue-router: `(to) => router.replace(to ?? '/')`. */
+  onRedirectCallback?: (returnTo: string | undefined) => void;
+}
+
+interface Boot {
+  client: Promise<OidcClient>;
+  /** The callback in progress or not yet applied; cleared once applied. */
+  callback?: Promise<CallbackResult>;
+  /** Resolves once the client exists and any callback has settled. */
+  ready: Promise<OidcClient>;
+}
+
+const boots = new Map<string, Boot>();
+
+function configKey(config: OidcConfig): string {
+  const { wasm, ...rest } = config;
+  return JSON.stringify([rest, typeof wasm === 'string' || wasm instanceof URL ? String(wasm) : null]);
+}
+
+function isCallbackPage(config: OidcConfig): boolean {
+  let path: string;
+  try {
+    path = new URL(config.redirectUri).pathname;
+  } catch {
+    return false; // createClient reports the bad redirectUri as invalid_config
+  }
+  const params = new URLSearchParams(location.search);
+  return location.pathname === path && (params.has('code') || params.has('error'));
+}
+
+function asOidcError(e: unknown): OidcError {
+  return e instanceof OidcError ? e : new OidcError('internal_error', e instanceof Error ? e.message : String(e));
+}
+
+function boot(key: string, config: OidcConfig): Boot {
+  let b = boots.get(key);
+  if (!b) {
+    const client = createClient(config);
+    client.catch(() => { if (boots.get(key) === b) boots.delete(key); });
+    const callback = isCallbackPage(config) ? client.then((c) => c.handleCallback()) : undefined;
+    callback?.catch(() => {});
+    const ready = callback ? callback.then(() => client, () => client) : client;
+    b = { client, callback, ready };
+    boots.set(key, b);
+  }
+  return b;
+}
+
+const AUTH: InjectionKey<Auth> = Symbol('oidc-wasm');
+
+/** The plugin: `createApp(App).use(createAuth(config)).mount('#app')`. */
+export function createAuth(config: OidcConfig, options: AuthOptions = {}): Plugin & { auth: Auth } {
+  const key = configKey(config);
+  const isLoading = shallowRef(true);
+  const user = shallowRef<User | null>(null);
+  const error = shallowRef<OidcError | null>(null);
+  const client = shallowRef<OidcClient | null>(null);
+  const authenticated = shallowRef(false);
+  const current = () => boot(key, config);
+
+  const auth: Auth = {
+    isLoading: computed(() => isLoading.value),
+    isAuthenticated: computed(() => authenticated.value),
+    user: computed(() => user.value),
+    error: computed(() => error.value),
+    client: computed(() => client.value),
+    login: async (o) => (await current().client).login(o),
+    logout: async (o) => (await current().client).logout(o),
+    fetchWithToken: async (input, init) => (await current().ready).fetchWithToken(input, init),
+  };
+
+  let started = false;
+  async function start(): Promise<void> {
+    const b = current();
+    let c: OidcClient;
+    try {
+      c = await b.client;
+    } catch (e) {
+      started = false; // a later install may try again
+      error.value = asOidcError(e);
+      isLoading.value = false;
+      return;
+    }
+    client.value = c;
+    const sync = () => {
+      user.value = c.getUser();
+      authenticated.value = c.isAuthenticated();
+    };
+    c.on('userChanged', (u) => { sync(); if (u) error.value = null; });
+    c.on('tokensRefreshed', sync);
+    c.on('sessionEnded', sync);
+    c.on('error', (e) => { error.value = e; });
+    const callback = b.callback;
+    if (callback) {
+      let result: CallbackResult | undefined;
+      try {
+        result = await callback;
+      } catch (e) {
+        error.value = asOidcError(e);
+      }
+      if (b.callback === callback) {
+        b.callback = undefined;
+        sync();
+        isLoading.value = false;
+        if (result) (options.onRedirectCallback ?? defaultRedirect)(result.returnTo);
+        return;
+      }
+    }
+    sync();
+    isLoading.value = false;
+  }
+
+  return {
+    auth,
+    install(app: App) {
+      app.provide(AUTH, auth);
+      if (typeof window === 'undefined' || started) return; // server render: stays isLoading
+      started = true;
+      void start();
+    },
+  };
+}
+
+function defaultRedirect(returnTo: string | undefined): void {
+  history.replaceState(null, '', returnTo ?? '/');
+}
+
+/** The auth state (read-only refs) and actions of the app's createAuth plugin. */
+export function useAuth(): Auth {
+  const auth = inject(AUTH, null);
+  if (!auth) throw new Error('useAuth() needs the plugin: app.use(createAuth(config)) (oidc-wasm/vue)');
+  return auth;
+}
+
+export { OidcError };
+export type { OidcClient, OidcConfig, User, LoginOptions, LogoutOptions, CallbackResult };
