@@ -2,7 +2,8 @@
 //
 // node:http only, bound to 127.0.0.1. Routes:
 //   /, /callback        examples/flow-explorer/index.html (the SPA page; /callback is its redirect URI)
-//   /config.json        { issuer, clientId, scope, apiUrl?, ... } for the page, so ports can be ephemeral
+//   /config.json        { issuer, clientId, scope, apiUrl?, dpop?, persistSession?, ... } for the page, so
+//                       ports can be ephemeral (dpop and persistSession go to createClient as they are)
 //   /dist/*             the built SDK (repo's dist/), .wasm served as application/wasm
 //   anything else       files from examples/flow-explorer/
 // HTML gets the headers a real SPA should send: a strict Content-Security-Policy that allows only

@@ -217,10 +217,13 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
   // login is being completed).
   const onRedirectPage = location.origin + location.pathname === new URL(config.redirectUri, location.href).href.split(/[?#]/)[0];
   if (config.persistSession === 'sealed' && !core.isAuthenticated() && !onRedirectPage) {
+    // The events wait one task, so that handlers the app registers right after `await createClient()`
+    // hear them.
     try {
-      if (await call(core.restore())) emit('userChanged', getUser());
+      if (await call(core.restore())) setTimeout(() => emit('userChanged', getUser()));
     } catch (e) {
-      emit('error', toOidcError(e)); // signed out, as without persistence; the app can login()
+      const err = toOidcError(e); // signed out, as without persistence; the app can login()
+      setTimeout(() => emit('error', err));
     }
     reported = core.generation();
   }
@@ -249,10 +252,13 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
       // A streamed body can be sent once only; anything else is kept for one retry.
       const streamed = typeof ReadableStream !== 'undefined' && init?.body instanceof ReadableStream;
       const spare = streamed ? undefined : request.clone();
-      const send = (r: Request, [authorization, proof]: [string, string?]) => {
+      const send = async (r: Request, [authorization, proof]: [string, string?]) => {
         r.headers.set('authorization', authorization);
         if (proof !== undefined) r.headers.set('dpop', proof);
-        return fetch(r);
+        const res = await fetch(r);
+        const nonce = proof !== undefined ? res.headers.get('dpop-nonce') : null;
+        if (nonce !== null && res.status !== 401) core.rememberDpopNonce(r.url, nonce); // RFC 9449 §9
+        return res;
       };
       const res = await send(request, headers);
       if (res.status !== 401) return res;

@@ -119,7 +119,7 @@ impl<H: Host> Client<H> {
     }
 
     /// Remembers a `DPoP-Nonce` response header; returns whether it is new.
-    pub(crate) fn remember_dpop_nonce(&self, request_url: &str, nonce: &str) -> bool {
+    pub fn remember_dpop_nonce(&self, request_url: &str, nonce: &str) -> bool {
         let Some(origin) = url::origin_of(request_url) else { return false };
         if nonce.is_empty() || nonce.len() > 512 {
             return false;

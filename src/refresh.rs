@@ -123,7 +123,12 @@ impl<H: Host> Client<H> {
         };
         // Take our place in the tabs' order, so a tab that restored at the same moment and refreshed
         // first is waited for instead of raced.
-        self.generation.set(self.host.shared_generation(&self.coordination_name()).await);
+        let shared = self.host.shared_generation(&self.coordination_name()).await;
+        if self.session.get_ref().is_some() {
+            // Another tab handed its (newer) session over while we were unsealing: keep that one.
+            return Ok(true);
+        }
+        self.generation.set(shared.max(self.generation.get()));
         *self.session.get_mut_ref() = Some(session);
         match self.refresh().await {
             Ok(()) => Ok(true),

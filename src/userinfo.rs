@@ -42,9 +42,18 @@ impl<H: Host> Client<H> {
             None => return fail(NotSignedIn, "no user is signed in"),
         };
         let auth = bearer::authorization_header(&token, self.config.dpop);
-        let proof = self.dpop_proof("GET", &endpoint, Some(&token)).await?;
-        let res = self.host.get(&endpoint, Some(&auth), proof.as_deref()).await?;
-        process_userinfo_response(res.status, &res.body, &sub)
+        let mut retried = false;
+        loop {
+            let proof = self.dpop_proof("GET", &endpoint, Some(&token)).await?;
+            let res = self.host.get(&endpoint, Some(&auth), proof.as_deref()).await?;
+            // RFC 9449 §9: a 401 with a new DPoP-Nonce asks for a proof with that nonce: one retry.
+            let new_nonce = res.dpop_nonce.as_deref().is_some_and(|n| self.remember_dpop_nonce(&endpoint, n));
+            if res.status == 401 && new_nonce && proof.is_some() && !retried {
+                retried = true;
+                continue;
+            }
+            return process_userinfo_response(res.status, &res.body, &sub);
+        }
     }
 }
 

@@ -318,6 +318,12 @@ impl Core {
         })
     }
 
+    /// Remembers a `DPoP-Nonce` an API sent (on any response, RFC 9449 §9) for the next proof to `url`.
+    #[wasm_bindgen(js_name = rememberDpopNonce)]
+    pub fn remember_dpop_nonce(&self, url: &str, nonce: &str) {
+        self.inner.remember_dpop_nonce(url, nonce);
+    }
+
     /// `persistSession: 'sealed'`: resolves to whether a sealed session was restored.
     pub fn restore(&self) -> Promise {
         let c = self.inner.clone();

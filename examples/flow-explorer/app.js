@@ -3,7 +3,9 @@
 // Plain ES module, no build step; loaded from index.html (no inline script: the page runs under a CSP).
 //
 // /config.json (examples/server.mjs): issuer, clientId, scope, and optionally apiUrl (the sample API,
-// examples/api/server.mjs; its origin becomes the SDK's `apiOrigins`) and refreshMarginSeconds.
+// examples/api/server.mjs; its origin becomes the SDK's `apiOrigins`), refreshMarginSeconds, and the
+// SDK options `dpop` (true: DPoP-bound tokens, RFC 9449) and `persistSession` ('sealed': the session
+// survives a reload, sealed in IndexedDB), passed to createClient as they are.
 //
 // Test hook: when /config.json says `testHooks: true` (only the end-to-end tests set it), the SDK client
 // is exposed as `window.__oidc` and the SDK's events are recorded in `window.__oidcEvents`, so tests can
@@ -158,6 +160,8 @@ async function main() {
   // Only the API's origin may receive the access token (the default would be this page's origin).
   if (apiUrl) options.apiOrigins = [new URL(apiUrl).origin];
   if (typeof config.refreshMarginSeconds === 'number') options.refreshMarginSeconds = config.refreshMarginSeconds;
+  if (config.dpop !== undefined) options.dpop = config.dpop;
+  if (config.persistSession !== undefined) options.persistSession = config.persistSession;
   const client = await createClient(options);
   if (testHooks) window.__oidc = client;
 
@@ -200,7 +204,8 @@ async function main() {
     return;
   }
 
-  // Signed in when another open tab of this app handed its session over at createClient.
+  // Signed in when another open tab of this app handed its session over at createClient, or when a
+  // sealed session (persistSession: 'sealed') was restored there.
   const user = client.getUser();
   if (user) {
     renderUser(user);

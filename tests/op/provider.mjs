@@ -19,6 +19,15 @@
 // fingerprints of the refresh token presented and of the one issued, so a test can see that each
 // refresh token was used once without ever holding or printing a token. `op.revocations` likewise.
 //
+// DPoP (RFC 9449): oidc-provider's `features.dPoP` is on by default with proofs optional and no nonces;
+// a client that sends no `DPoP` header gets Bearer tokens as before. A client that sends a proof gets
+// DPoP-bound tokens (`token_type: DPoP`; the API's JWT access tokens carry `cnf.jkt`; refresh tokens of
+// public clients are bound to the key too). The `dpop` option of startProvider adds server nonces
+// (`op.dpop.requireNonce`, changeable between requests: the token and userinfo endpoints then answer
+// `use_dpop_nonce` with a `DPoP-Nonce` header to a proof without a valid nonce) and can make proofs
+// mandatory for the clients (`dpop_bound_access_tokens`). Each logged token request also says whether
+// it carried a proof (`dpop`), whether the proof had a nonce, and the proof key's RFC 7638 thumbprint.
+//
 //   import { startProvider } from './tests/op/provider.mjs';
 //   const op = await startProvider({ clients: [{ client_id: 'spa', redirect_uris: ['http://127.0.0.1:3000/callback'] }] });
 //   op.issuer; op.counters.token; op.tokenRequests; await op.close();
@@ -28,6 +37,7 @@
 //                              [--post-logout-redirect-uri http://127.0.0.1:3000/]
 
 import { createHash, generateKeyPair, randomBytes, randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader } from 'jose';
 import { createServer } from 'node:http';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -109,6 +119,18 @@ export function fingerprint(token) {
   return typeof token === 'string' && token ? createHash('sha256').update(token).digest('base64url').slice(0, 16) : null;
 }
 
+/** What a `DPoP` request header says, unverified (oidc-provider verifies it): for the request log. */
+async function describeProof(proof) {
+  if (typeof proof !== 'string' || !proof) return { dpop: false, dpopNonce: false, dpopJkt: null };
+  try {
+    const { jwk } = decodeProtectedHeader(proof);
+    const { nonce } = decodeJwt(proof);
+    return { dpop: true, dpopNonce: typeof nonce === 'string', dpopJkt: jwk ? await calculateJwkThumbprint(jwk) : null };
+  } catch {
+    return { dpop: true, dpopNonce: false, dpopJkt: null };
+  }
+}
+
 function spaClient(meta) {
   if (!meta?.client_id) throw new TypeError('each client needs a client_id');
   if (!Array.isArray(meta.redirect_uris) || meta.redirect_uris.length === 0) {
@@ -136,16 +158,25 @@ function spaClient(meta) {
  *                                    proxy (tests/e2e/proxy.mjs); default http://host:port of this server
  * @param {object|false} [options.resourceServer] the API: { identifier, scope, accessTokenTTL } (defaults
  *                                    SAMPLE_API, SAMPLE_API_SCOPE, 3600 s); false turns resource indicators off
+ * @param {object} [options.dpop]     DPoP nonces and enforcement: { requireNonce = false, required = false }.
+ *                                    Without it DPoP stays oidc-provider's default (optional, no nonces).
+ *                                    `requireNonce`: proofs at the token and userinfo endpoints need a
+ *                                    server nonce (use_dpop_nonce + DPoP-Nonce otherwise); readable and
+ *                                    writable later as `op.dpop.requireNonce`. `required`: every client gets
+ *                                    `dpop_bound_access_tokens: true` (a token request without a proof is refused).
  * @returns {Promise<{issuer: string, url: string, internalUrl: string, provider: object, counters: object,
  *   requests: object[], tokenRequests: object[], revocations: object[], resourceServer: object|null,
- *   resetCounters(): void, close(): Promise<void>}>}
+ *   dpop: {requireNonce: boolean, required: boolean}|null, resetCounters(): void, close(): Promise<void>}>}
  */
 export async function startProvider({
   port = 0, host = '127.0.0.1', clients = [], ttl, features, issuer: publicIssuer, resourceServer: rsOptions,
+  dpop: dpopOptions,
 } = {}) {
   const Provider = await loadProvider();
   const { errors } = providerModule;
-  const clientList = clients.map(spaClient);
+  // Read on every proof, so a test can turn nonces on and off between requests.
+  const dpop = dpopOptions ? { requireNonce: false, required: false, ...dpopOptions } : null;
+  const clientList = clients.map(spaClient).map((c) => (dpop?.required ? { dpop_bound_access_tokens: true, ...c } : c));
 
   // Listen first: with port 0 the issuer (which contains the port) is only known afterwards.
   const server = createServer();
@@ -225,6 +256,14 @@ ${form}
 </body></html>`;
         },
       },
+      ...(dpop && {
+        dPoP: {
+          enabled: true,
+          // Nonces are signed by the provider (they rotate every minute or so; recent ones stay valid).
+          nonceSecret: randomBytes(32),
+          requireNonce: () => Boolean(dpop.requireNonce),
+        },
+      }),
       ...(resourceServer && {
         resourceIndicators: {
           enabled: true,
@@ -283,12 +322,21 @@ ${form}
   }
 
   const counters = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0]));
-  const requests = []; // { method, name, path, status } — path only, never the query (it carries state/code)
+  // { method, name, path, status, dpop, dpopJkt } — path only, never the query (it carries state/code);
+  // `dpop`: a DPoP proof header came; `dpopJkt`: the authorization request's dpop_jkt (a public key's hash).
+  const requests = [];
   provider.use(async (ctx, next) => {
     const name = routeName(ctx.path);
     const key = ctx.method === 'OPTIONS' ? `${name}_preflight` : name;
     counters[key] = (counters[key] ?? 0) + 1;
-    const entry = { method: ctx.method, name, path: ctx.path, status: 0 };
+    const entry = {
+      method: ctx.method,
+      name,
+      path: ctx.path,
+      status: 0,
+      dpop: Boolean(ctx.get('DPoP')),
+      dpopJkt: name === 'authorization' && typeof ctx.query.dpop_jkt === 'string' ? ctx.query.dpop_jkt : null,
+    };
     requests.push(entry);
     try {
       await next();
@@ -307,7 +355,7 @@ ${form}
     const params = ctx.oidc?.params ?? ctx.oidc?.body ?? {};
     const body = ctx.body && typeof ctx.body === 'object' ? ctx.body : {};
     if (name === 'token') {
-      tokenRequests.push({
+      const entry = {
         at: Date.now(),
         grantType: params.grant_type ?? null,
         status: ctx.status,
@@ -316,14 +364,26 @@ ${form}
         issued: fingerprint(body.refresh_token),
         scope: body.scope ?? null,
         hasIdToken: typeof body.id_token === 'string',
-      });
+        tokenType: body.token_type ?? null,
+        dpop: false, // a DPoP proof header came
+        dpopNonce: false, // the proof carried a nonce
+        dpopJkt: null, // RFC 7638 thumbprint of the proof's key
+        nonceIssued: Boolean(ctx.response.get('DPoP-Nonce')), // the answer had a DPoP-Nonce header
+      };
+      tokenRequests.push(entry); // in arrival order; the proof is described below
+      Object.assign(entry, await describeProof(ctx.get('DPoP')));
     } else if (name === 'revocation') {
-      revocations.push({
+      const entry = {
         at: Date.now(),
         status: ctx.status,
         tokenTypeHint: params.token_type_hint ?? null,
         token: fingerprint(params.token),
-      });
+        dpop: false,
+        dpopNonce: false,
+        dpopJkt: null,
+      };
+      revocations.push(entry);
+      Object.assign(entry, await describeProof(ctx.get('DPoP')));
     }
   });
   provider.on('server_error', (ctx, err) => { console.error('[op] server_error:', err); });
@@ -340,6 +400,7 @@ ${form}
     tokenRequests,
     revocations,
     resourceServer,
+    dpop,
     resetCounters() {
       for (const k of Object.keys(counters)) {
         if (COUNTER_NAMES.includes(k)) counters[k] = 0; else delete counters[k];
