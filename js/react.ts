@@ -107,6 +107,8 @@ export function AuthProvider({ config, onRedirectCallback, children }: AuthProvi
   useEffect(() => {
     let live = true;
     let unsubscribe: (() => void)[] = [];
+    setState(LOADING); // a new config: a new client (no-op on the first mount)
+    setClient(null);
     const b = boot(key, configRef.current);
     const sync = (c: OidcClient, error: OidcError | null) => {
       const user = c.getUser();

@@ -6,6 +6,8 @@
 #   4. fuzz smoke run (cargo fuzz, 10 s per target; FUZZ_SECONDS to change)
 #   5. wasm tests in headless Chromium (WebCrypto verification through the real browser host)
 #   6. end-to-end: real logins in headless Chromium against a local oidc-provider on 127.0.0.1
+#   7. conformance: a hostile provider serving each OpenID Foundation RP case and JOSE attack
+#   8. consumers: the packed package in Vite (React, Vue), webpack 5, a script tag, and tsc
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -33,6 +35,12 @@ node_modules/.bin/esbuild js/host.ts --format=esm --target=es2020 --outfile=buil
 WASM_BINDGEN_TEST_TIMEOUT=60 cargo test --target wasm32-unknown-unknown --lib
 
 step "end-to-end tests (headless Chromium, local OpenID Provider)"
-node --test --test-concurrency=1 --test-timeout=120000 tests/e2e/
+node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/
+
+step "conformance: the OpenID Foundation RP cases and JOSE attacks against a hostile provider"
+node --test --test-concurrency=1 --test-timeout=900000 tests/conformance/
+
+step "consumers: npm pack -> Vite React/Vue, webpack 5, script tag, tsc; sign-ins in headless Chromium"
+node --test --test-concurrency=1 --test-timeout=900000 tests/consumers/
 
 step "all tests passed"

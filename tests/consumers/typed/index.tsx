@@ -1,0 +1,96 @@
+// Compiled with `tsc --noEmit` against the packed package (tests/consumers/consumers.test.mjs), with
+// moduleResolution bundler and NodeNext. Every `@ts-expect-error` below must be an error: the types
+// are checked to be precise, not `any`.
+import { createClient, OidcError, type OidcClient, type OidcConfig, type OidcErrorCode, type User } from 'oidc-wasm';
+import { AuthProvider, useAuth as useReactAuth, type Auth as ReactAuth } from 'oidc-wasm/react';
+import { createAuth, useAuth as useVueAuth, type Auth as VueAuth } from 'oidc-wasm/vue';
+import { createApp, defineComponent, h } from 'vue';
+
+const config: OidcConfig = {
+  issuer: 'https://login.example.com',
+  clientId: 'my-spa',
+  redirectUri: 'https://app.example.com/callback',
+  scope: 'openid profile email',
+  apiOrigins: ['https://api.example.com'],
+  wasm: new URL('https://cdn.example.com/oidc_wasm_bg.wasm'),
+};
+
+// @ts-expect-error clientId is required
+const incomplete: OidcConfig = { issuer: 'https://login.example.com', redirectUri: 'https://app.example.com/' };
+void incomplete;
+
+export async function core(): Promise<string | undefined> {
+  const client: OidcClient = await createClient(config);
+  await client.login({ returnTo: '/orders', extraParams: { prompt: 'login' } });
+  try {
+    const { user, returnTo } = await client.handleCallback();
+    const sub: string = user.sub;
+    void sub;
+    return returnTo;
+  } catch (e) {
+    if (e instanceof OidcError) {
+      const code: OidcErrorCode = e.code;
+      if (code === 'authorization_error') return e.error;
+      // @ts-expect-error not an error code
+      if (code === 'no_such_code') return undefined;
+    }
+    throw e;
+  }
+}
+
+export async function session(client: OidcClient): Promise<number> {
+  const user: User | null = client.getUser();
+  const exp: number | undefined = user?.exp;
+  const off = client.on('userChanged', (u) => { const s: string | undefined = u?.sub; void s; });
+  off();
+  // @ts-expect-error not an event
+  client.on('tokenExpired', () => {});
+  const res: Response = await client.fetchWithToken('https://api.example.com/orders', { method: 'GET' });
+  const info: Record<string, unknown> = await client.getUserInfo();
+  void info;
+  await client.refresh();
+  await client.logout({ returnTo: 'https://app.example.com/' });
+  return (exp ?? 0) + res.status;
+}
+
+// React: a provider around the app, and a component reading the state.
+function Profile() {
+  const auth: ReactAuth = useReactAuth();
+  const { isLoading, isAuthenticated, user, error, login, logout, fetchWithToken } = auth;
+  if (isLoading) return <p>Loading…</p>;
+  if (error) return <p>{error.code}: {error.message}</p>;
+  if (!isAuthenticated || !user) return <button onClick={() => login({ returnTo: '/' })}>Sign in</button>;
+  const load = async () => (await fetchWithToken('/api/orders')).json();
+  void load;
+  return (
+    <>
+      <h2>Signed in as {String(user.name ?? user.sub)}</h2>
+      <button onClick={() => logout()}>Sign out</button>
+    </>
+  );
+}
+
+export const reactApp = (
+  <AuthProvider config={config} onRedirectCallback={(to) => history.replaceState(null, '', to ?? '/')}>
+    <Profile />
+  </AuthProvider>
+);
+
+// @ts-expect-error config is required
+export const reactBad = <AuthProvider><Profile /></AuthProvider>;
+
+// Vue: the plugin and a component using the refs.
+const VueProfile = defineComponent({
+  setup() {
+    const auth: VueAuth = useVueAuth();
+    const { isLoading, isAuthenticated, user, error, login, logout } = auth;
+    // @ts-expect-error the state is read-only
+    isLoading.value = false;
+    return () => isLoading.value ? h('p', 'Loading…')
+      : error.value ? h('p', `${error.value.code}: ${error.value.message}`)
+        : isAuthenticated.value && user.value ? h('button', { onClick: () => logout() }, `Sign out ${user.value.sub}`)
+          : h('button', { onClick: () => login() }, 'Sign in');
+  },
+});
+
+export const vueApp = createApp(VueProfile).use(createAuth(config, { onRedirectCallback: (to) => void to }));
