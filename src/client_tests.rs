@@ -692,3 +692,24 @@ fn a_refused_sealed_session_is_cleared() {
     assert!(c.host.sealed.borrow().is_none() && c.user().is_none());
     assert_eq!(block_on(c.restore()).ok(), Some(false), "nothing left to restore: no loop");
 }
+
+#[test]
+fn tokens_that_arrive_while_waiting_for_the_lock_are_used_not_refreshed_again() {
+    // Tab B asked for a refresh at generation g; while it waited for the lock, tab A refreshed and its
+    // new tokens (generation g+1) already reached B by BroadcastChannel. B must not refresh again.
+    let a = signed_in();
+    let b = client();
+    b.ask_other_tabs();
+    a.on_message(r#"{"t":"ask"}"#);
+    let reply = a.host.broadcasts.borrow().last().cloned().unwrap();
+    b.on_message(&reply);
+    let asked_at = b.generation.get();
+    *a.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    block_on(a.refresh()).ok().unwrap();
+    let update = a.host.broadcasts.borrow().last().cloned().unwrap();
+    b.on_message(&update); // arrives before B holds the lock
+    b.host.shared_generation.set(b.generation.get());
+    assert!(block_on(b.refresh_under_lock(&b.coordination_name(), asked_at)).is_ok());
+    assert!(refresh_posts(&b).is_empty(), "no second refresh with the new refresh token");
+    assert_eq!(access_token(&b), "AT-2");
+}

@@ -151,20 +151,24 @@ impl<H: Host> Client<H> {
         let flight = Rc::new(Flight::default());
         *self.flight.get_mut_ref() = Some(flight.clone());
         let name = self.coordination_name();
+        // This tab's generation when the refresh was asked for: anything newer that shows up while we
+        // wait for the lock (or read the shared counter) is another tab's refresh.
+        let asked_at = self.generation.get();
         let lock = self.host.lock(&name).await;
-        let r = self.refresh_under_lock(&name).await;
+        let r = self.refresh_under_lock(&name, asked_at).await;
         self.host.unlock(lock);
         *self.flight.get_mut_ref() = None;
         flight.finish(r.clone());
         r
     }
 
-    async fn refresh_under_lock(&self, name: &str) -> Result<()> {
-        // Another tab refreshed since our tokens were made: our refresh token is spent. Wait for its
-        // tokens (they come by BroadcastChannel) rather than replay the old one, which would make the
-        // provider revoke the whole token family.
-        let shared = self.host.shared_generation(name).await;
-        if shared > self.generation.get() {
+    pub(crate) async fn refresh_under_lock(&self, name: &str, asked_at: u64) -> Result<()> {
+        // Another tab refreshed since this refresh was asked for: our refresh token is spent. Use its
+        // tokens — already here, or still on their way by BroadcastChannel — rather than replay the old
+        // one (the provider would revoke the whole token family) or spend the new one on a second refresh.
+        // Compared with `asked_at`, not the current generation: the new tokens may arrive while we wait.
+        let shared = self.host.shared_generation(name).await.max(self.generation.get());
+        if shared > asked_at {
             let mut waited = 0;
             while waited < HANDOFF_WAIT_MS {
                 if self.generation.get() >= shared {

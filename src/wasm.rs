@@ -324,6 +324,23 @@ impl Core {
         self.inner.remember_dpop_nonce(url, nonce);
     }
 
+    /// Benchmarks only (cargo feature `bench`, never in dist/): verifies `token` exactly as a callback
+    /// verifies the ID token — JWS parse, key from the provider's JWKS (fetched once through the host,
+    /// then cached), WebCrypto signature, claims with `nonce` — and resolves to the claims JSON text.
+    /// No token request, no session change.
+    #[cfg(feature = "bench")]
+    #[wasm_bindgen(js_name = verifyIdTokenForBenchmark)]
+    pub fn verify_id_token_for_benchmark(&self, token: String, nonce: Option<String>) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            let meta = c.metadata().await.map_err(to_js)?;
+            let nonce = nonce.map(crate::types::Nonce::new);
+            let none = crate::types::AccessToken::new(String::new());
+            let (_, text) = c.verify_id_token(&meta, &token, nonce.as_ref(), &none).await.map_err(to_js)?;
+            Ok(JsValue::from_str(&text))
+        })
+    }
+
     /// `persistSession: 'sealed'`: resolves to whether a sealed session was restored.
     pub fn restore(&self) -> Promise {
         let c = self.inner.clone();
