@@ -67,6 +67,11 @@ export function browserHost() {
   return {
     /** Set by the wrapper: this tab's BroadcastChannel for the app (it also listens on it). */
     channel: undefined as BroadcastChannel | undefined,
+    /** Set by the wrapper when the app passed `trace`: receives each step as JSON text. */
+    onTrace: undefined as ((step: string) => void) | undefined,
+    trace(step: string): void {
+      this.onTrace?.(step);
+    },
 
     now: (): number => Date.now() / 1000,
 

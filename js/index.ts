@@ -38,6 +38,10 @@ export interface OidcConfig {
    * encrypted under a non-extractable AES-GCM key in IndexedDB; on load the SDK unseals it and refreshes.
    * Default `'none'`: tokens in memory only (other open tabs still hand their session over). */
   persistSession?: 'sealed' | 'none';
+  /** For learning tools: called with each step of the flow (authorization request, callback, token
+   * response, ID token with its checks, refresh, logout). Tokens are truncated by the core before they
+   * get here. Also enables `client.teaching`. */
+  trace?: (step: TraceStep) => void;
   /** Where to load the wasm from, for hosts where `new URL('./oidc_wasm_bg.wasm', import.meta.url)`
    * does not resolve (CDNs, strict CSP setups): a URL, a Response, bytes or a compiled module. */
   wasm?: string | URL | Response | BufferSource | WebAssembly.Module;
@@ -83,6 +87,21 @@ export interface OidcEvents {
   error: (error: OidcError) => void;
 }
 
+/** One step of the learning trace; tokens appear only truncated (`eyJhbGci… (812 chars)`). */
+export type TraceStep =
+  | { step: 'authorization_request'; endpoint: string; params: Record<string, string>; code_verifier: string }
+  | { step: 'callback'; params: { code: string; state: string; iss?: string } }
+  | { step: 'token_response'; token_type: string; access_token: string; expires_in?: number; scope?: string; refresh_token?: string; id_token?: string }
+  | { step: 'id_token'; header: Record<string, unknown>; claims: Record<string, unknown>; checks: { check: string; spec: string; detail: string }[] }
+  | { step: 'refresh'; old_refresh_token: string; new_refresh_token: string; rotated: boolean }
+  | { step: 'logout'; revoked: boolean; end_session: boolean };
+
+export interface Teaching {
+  /** Sends the ID token to `url` (on apiOrigins) as if it were an access token — the classic mistake —
+   * and resolves to the API's answer. The raw ID token stays inside the core. */
+  callApiWithIdToken(url: string): Promise<{ status: number; body: string }>;
+}
+
 export interface OidcClient {
   /** Starts a login: navigates this tab to the provider's authorization endpoint. */
   login(options?: LoginOptions): Promise<void>;
@@ -103,6 +122,8 @@ export interface OidcClient {
   logout(options?: LogoutOptions): Promise<void>;
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends keyof OidcEvents>(event: E, handler: OidcEvents[E]): () => void;
+  /** Only when `trace` is set: demonstrations for learning tools. */
+  teaching?: Teaching;
 }
 
 let loaded: Promise<unknown> | undefined;
@@ -135,12 +156,13 @@ const HANDOFF_WAIT_MS = 500;
 /** Creates a client: loads the wasm core, fetches and checks the provider's discovery document, and
  * takes over the session of an open tab of the same app, if there is one. */
 export async function createClient(config: OidcConfig): Promise<OidcClient> {
-  const { wasm, ...settings } = config;
+  const { wasm, trace, ...settings } = config;
   await call(loadWasm(wasm));
   const host = browserHost();
+  if (trace) host.onTrace = (step) => trace(JSON.parse(step) as TraceStep);
   let core: Core;
   try {
-    core = new Core(JSON.stringify({ ...settings, appOrigin: location.origin }), host as never);
+    core = new Core(JSON.stringify({ ...settings, trace: !!trace, appOrigin: location.origin }), host as never);
   } catch (e) {
     throw toOidcError(e);
   }
@@ -286,6 +308,12 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     on(event, handler) {
       handlers[event].add(handler as never);
       return () => { handlers[event].delete(handler as never); };
+    },
+    teaching: trace && {
+      async callApiWithIdToken(url: string) {
+        const [status, body] = await call(core.callApiWithIdToken(new URL(url, location.href).href)) as [number, string];
+        return { status, body };
+      },
     },
   };
 }

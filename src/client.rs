@@ -21,6 +21,7 @@ use crate::discovery::{discovery_url, ProviderMetadata};
 use crate::error::{fail, ErrorCode::*, Result};
 use crate::host::Host;
 use crate::refresh::Flight;
+use crate::trace::{self, TraceStep};
 use crate::session::Session;
 use crate::id_token::{at_hash_matches, IdTokenVerifier};
 use crate::json::Json;
@@ -162,6 +163,15 @@ impl<H: Host> Client<H> {
         if !self.host.storage_set(&storage_key(&tx.state), &tx.to_json()) {
             return fail(StorageUnavailable, "sessionStorage refused the login transaction; the login could not complete");
         }
+        if self.config.trace {
+            self.host.trace(
+                &TraceStep::new("authorization_request")
+                    .str("endpoint", &meta.authorization_endpoint)
+                    .raw("params", &trace::query_object(crate::url::query_of(&url)))
+                    .str("code_verifier", "(43 chars, kept in sessionStorage until the token request)")
+                    .finish(),
+            );
+        }
         Ok(url)
     }
 
@@ -189,8 +199,38 @@ impl<H: Host> Client<H> {
 
         let meta = self.metadata().await?;
         let code = validate_auth_response(&params, &meta)?;
+        if self.config.trace {
+            let mut p = String::from("{\"code\":");
+            crate::json::write_str(&mut p, &trace::truncated(code.as_str()));
+            p.push_str(",\"state\":");
+            crate::json::write_str(&mut p, state.as_str());
+            if let Some(iss) = &params.iss {
+                p.push_str(",\"iss\":");
+                crate::json::write_str(&mut p, iss);
+            }
+            p.push('}');
+            self.host.trace(&TraceStep::new("callback").raw("params", &p).finish());
+        }
         let body = crate::token::code_exchange_body(&self.config, &code, &tx.code_verifier);
         let tokens = self.token_request(&meta, &body).await?;
+        if self.config.trace {
+            let mut t = TraceStep::new("token_response")
+                .str("token_type", if self.config.dpop { "DPoP" } else { "Bearer" })
+                .secret("access_token", tokens.access_token.as_str());
+            if let Some(e) = tokens.expires_in {
+                t = t.num("expires_in", e as u64);
+            }
+            if let Some(s) = &tokens.scope {
+                t = t.str("scope", s);
+            }
+            if let Some(r) = &tokens.refresh_token {
+                t = t.secret("refresh_token", r.as_str());
+            }
+            if let Some(i) = &tokens.id_token {
+                t = t.secret("id_token", i);
+            }
+            self.host.trace(&t.finish());
+        }
         let Some(id_token) = tokens.id_token.clone() else {
             return fail(TokenResponseInvalid, "the token response has no id_token (OIDC Core §3.1.3.3)");
         };
@@ -271,6 +311,18 @@ impl<H: Host> Client<H> {
                 }
             }
             Some(_) => return fail(AtHashMismatch, "at_hash is not a string"),
+        }
+        if self.config.trace {
+            let checks = trace::id_token_checks(
+                jws.alg.name(),
+                kid,
+                &jws.payload,
+                self.config.issuer.as_str(),
+                self.config.client_id.as_str(),
+                nonce.is_some(),
+            );
+            let header = jws.header.to_text().unwrap_or_else(|| "{}".into());
+            self.host.trace(&TraceStep::new("id_token").raw("header", &header).raw("claims", &jws.payload_text).raw("checks", &checks).finish());
         }
         Ok((jws.payload, jws.payload_text))
     }

@@ -36,6 +36,7 @@ struct FakeHost {
     queued: RefCell<std::collections::VecDeque<(u16, String, Option<String>)>>,
     /// What `seal` stored (the fake keeps it as is; the browser encrypts it).
     sealed: RefCell<Option<String>>,
+    traces: RefCell<Vec<String>>,
 }
 
 #[derive(Default)]
@@ -153,6 +154,9 @@ impl Host for FakeHost {
     }
     async fn unseal_clear(&self, _: &str) {
         *self.sealed.borrow_mut() = None;
+    }
+    fn trace(&self, step: &str) {
+        self.traces.borrow_mut().push(step.to_string());
     }
 }
 
@@ -712,4 +716,47 @@ fn tokens_that_arrive_while_waiting_for_the_lock_are_used_not_refreshed_again() 
     assert!(block_on(b.refresh_under_lock(&b.coordination_name(), asked_at)).is_ok());
     assert!(refresh_posts(&b).is_empty(), "no second refresh with the new refresh token");
     assert_eq!(access_token(&b), "AT-2");
+}
+
+#[test]
+fn the_learning_trace_shows_each_step_with_tokens_truncated() {
+    let c = client_with(r#","trace":true"#);
+    let (state, nonce) = start_login(&c);
+    let idt = id_token("k1", &claims(&nonce));
+    *c.host.token_response.borrow_mut() = (200, token_body(&idt));
+    block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    block_on(c.refresh()).ok().unwrap();
+    block_on(c.logout(None)).ok().unwrap();
+    let traces = c.host.traces.borrow().clone();
+    let steps: Vec<String> = traces
+        .iter()
+        .map(|t| Json::parse(t, ErrorCode::JwtMalformed).ok().unwrap().str_member("step").unwrap().to_string())
+        .collect();
+    assert_eq!(steps, vec!["authorization_request", "callback", "token_response", "id_token", "refresh", "id_token", "logout"]);
+    assert!(traces[0].contains("\"code_challenge_method\":\"S256\"") && traces[0].contains(&state));
+    assert!(!traces[0].contains("code_verifier\":\"") || traces[0].contains("(43 chars"), "the verifier is never shown");
+    assert!(traces[2].contains(&idt[..8]) && !traces.iter().any(|t| t.contains(&idt)), "the ID token only truncated");
+    assert!(traces[3].contains("\"check\":\"nonce\""));
+    assert!(traces[4].contains("\"rotated\":true"));
+    // Without trace, nothing is traced.
+    let quiet = signed_in();
+    assert!(quiet.host.traces.borrow().is_empty());
+}
+
+#[test]
+fn the_id_token_demonstration_needs_trace_and_an_api_origin() {
+    let quiet = signed_in();
+    assert_eq!(block_on(quiet.call_api_with_id_token("https://api.example/me")).err().map(|e| e.code), Some(ErrorCode::InvalidConfig));
+    let c = client_with(r#","trace":true"#);
+    let (state, nonce) = start_login(&c);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
+    block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
+    assert_eq!(block_on(c.call_api_with_id_token("https://evil.example/")).err().map(|e| e.code), Some(ErrorCode::InvalidConfig));
+    let (status, _) = block_on(c.call_api_with_id_token("https://op.example/jwks")).err().map(|_| (0, String::new())).unwrap_or((1, String::new()));
+    assert_eq!(status, 0, "op.example is not an API origin");
+    c.host.routes.borrow_mut().insert("https://api.example/me".into(), (401, r#"{"error":"invalid_token"}"#.into()));
+    let (status, body) = block_on(c.call_api_with_id_token("https://api.example/me")).ok().unwrap();
+    assert_eq!((status, body.as_str()), (401, r#"{"error":"invalid_token"}"#));
+    assert!(c.host.log.borrow().iter().any(|l| l.starts_with("GET https://api.example/me [Bearer eyJ")));
 }

@@ -32,6 +32,8 @@ pub struct Config {
     /// `persistSession: 'sealed'`: keep the refresh token across reloads, encrypted under a
     /// non-extractable key.
     pub persist_sealed: bool,
+    /// Report each step to the app's `trace` callback (learning tools), tokens truncated.
+    pub trace: bool,
 }
 
 impl Config {
@@ -99,6 +101,7 @@ impl Config {
             Some(Json::Str(s)) if s == "none" => false,
             _ => return fail(InvalidConfig, "`persistSession` must be 'sealed' or 'none'"),
         };
+        let trace = matches!(v.get("trace"), Some(Json::Bool(true)));
         let mut api_origins = Vec::new();
         for o in origins {
             match url::origin_of(o) {
@@ -119,6 +122,7 @@ impl Config {
             refresh_margin,
             dpop,
             persist_sealed,
+            trace,
         })
     }
 }

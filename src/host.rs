@@ -73,4 +73,7 @@ pub trait Host {
     async fn unseal(&self, name: &str) -> Option<String>;
     /// Deletes the ciphertext stored under `name`.
     async fn unseal_clear(&self, name: &str);
+
+    /// Hands one step of the opt-in learning trace (JSON text, tokens already truncated) to the app.
+    fn trace(&self, step: &str);
 }

@@ -77,6 +77,54 @@ impl Json {
         }
     }
 
+    /// Writes the value back as JSON text. Only what this SDK needs to re-serialise (claims, headers):
+    /// strings, booleans, null, integers, arrays and objects; `None` for a fractional number rather than
+    /// reformat it.
+    pub fn to_text(&self) -> Option<String> {
+        fn write(o: &mut String, v: &Json) -> Option<()> {
+            match v {
+                Json::Null => o.push_str("null"),
+                Json::Bool(b) => o.push_str(if *b { "true" } else { "false" }),
+                Json::Num(n) => {
+                    if n.abs() > 9.0e15 || (*n as i64) as f64 != *n {
+                        return None;
+                    }
+                    if *n < 0.0 {
+                        o.push('-');
+                    }
+                    write_u64(o, n.abs() as u64);
+                }
+                Json::Str(s) => write_str(o, s),
+                Json::Arr(a) => {
+                    o.push('[');
+                    for (i, x) in a.iter().enumerate() {
+                        if i > 0 {
+                            o.push(',');
+                        }
+                        write(o, x)?;
+                    }
+                    o.push(']');
+                }
+                Json::Obj(m) => {
+                    o.push('{');
+                    for (i, (k, x)) in m.iter().enumerate() {
+                        if i > 0 {
+                            o.push(',');
+                        }
+                        write_str(o, k);
+                        o.push(':');
+                        write(o, x)?;
+                    }
+                    o.push('}');
+                }
+            }
+            Some(())
+        }
+        let mut o = String::new();
+        write(&mut o, self)?;
+        Some(o)
+    }
+
     pub fn str_member(&self, name: &str) -> Option<&str> {
         self.get(name).and_then(Json::as_str)
     }

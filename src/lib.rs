@@ -44,6 +44,7 @@ pub mod pkce;
 pub mod refresh;
 pub mod session;
 pub mod token;
+pub mod trace;
 pub mod transaction;
 pub mod types;
 pub mod url;

@@ -23,6 +23,7 @@ use crate::id_token::check_refreshed_claims;
 use crate::logout::{end_session_url, revocation_body};
 use crate::session::{Message, Session};
 use crate::token::refresh_body;
+use crate::trace::TraceStep;
 use crate::types::AccessToken;
 
 /// How long a tab waits for another tab's new tokens after seeing (under the lock) that it refreshed.
@@ -197,6 +198,16 @@ impl<H: Host> Client<H> {
             }
             Err(e) => return Err(e),
         };
+        if self.config.trace {
+            let new = tokens.refresh_token.as_ref().unwrap_or(&refresh_token);
+            self.host.trace(
+                &TraceStep::new("refresh")
+                    .secret("old_refresh_token", refresh_token.as_str())
+                    .secret("new_refresh_token", new.as_str())
+                    .bool("rotated", new != &refresh_token)
+                    .finish(),
+            );
+        }
         // The refresh token has been spent: from here on a failure ends the session rather than keep
         // tokens that can no longer be renewed.
         let (claims, claims_text) = match &tokens.id_token {
@@ -351,16 +362,34 @@ impl<H: Host> Client<H> {
         let Some(s) = taken else {
             return Ok(None);
         };
+        let mut revoked = false;
         if let (Some(rt), Some(endpoint)) = (&s.tokens.refresh_token, &meta.revocation_endpoint) {
             // RFC 7009 §2.2: the provider answers 200 whether or not the token was valid. A failure
             // here leaves a refresh token alive at the provider until it expires; logout goes on.
             let proof = self.dpop_proof("POST", endpoint, None).await.ok().flatten();
-            let _ = self.host.post_form(endpoint, &revocation_body(&self.config, rt), proof.as_deref()).await;
+            let res = self.host.post_form(endpoint, &revocation_body(&self.config, rt), proof.as_deref()).await;
+            revoked = res.is_ok_and(|r| r.status == 200);
         }
         let back = post_logout_redirect_uri.or_else(|| self.config.post_logout_redirect_uri.clone());
-        Ok(meta
-            .end_session_endpoint
-            .as_ref()
-            .map(|ep| end_session_url(ep, &self.config, s.tokens.id_token.as_deref(), back.as_deref())))
+        let url = meta.end_session_endpoint.as_ref().map(|ep| end_session_url(ep, &self.config, s.tokens.id_token.as_deref(), back.as_deref()));
+        if self.config.trace {
+            self.host.trace(&TraceStep::new("logout").bool("revoked", revoked).bool("end_session", url.is_some()).finish());
+        }
+        Ok(url)
+    }
+
+    /// Learning tools only (`trace` on): sends the ID token to `url` as a bearer token — the classic
+    /// mistake — so the page can show the API refusing it, without the raw token reaching JavaScript.
+    /// Resolves to the API's status and body.
+    pub async fn call_api_with_id_token(&self, url: &str) -> Result<(u16, String)> {
+        if !self.config.trace || !bearer::origin_allowed(url, &self.config.api_origins) {
+            return fail(InvalidConfig, "only with trace on, and only to an apiOrigins URL");
+        }
+        let id_token = self.session.get_ref().as_ref().and_then(|s| s.tokens.id_token.clone());
+        let Some(id_token) = id_token else { return fail(NotSignedIn, "no user is signed in") };
+        let mut header = String::from("Bearer ");
+        header.push_str(&id_token);
+        let res = self.host.get(url, Some(&header), None).await?;
+        Ok((res.status, res.body))
     }
 }

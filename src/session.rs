@@ -87,7 +87,7 @@ impl Session {
                 id_token: v.str_member("it").map(String::from),
                 scope: None,
             },
-            claims_text: claims_to_text(&claims)?,
+            claims_text: claims.to_text()?,
             claims,
             expires_at: Some(0.0),
         })
@@ -98,7 +98,7 @@ impl Session {
         if !matches!(claims, Json::Obj(_)) {
             return None;
         }
-        let claims_text = claims_to_text(&claims)?;
+        let claims_text = claims.to_text()?;
         let s = |n: &str| v.str_member(n).map(String::from);
         let expires_at = match v.get("exp") {
             None => None,
@@ -117,53 +117,6 @@ impl Session {
             expires_at,
         })
     }
-}
-
-/// Re-serialises claims that arrived inside a message. Only strings, booleans, integers, arrays and
-/// objects are written (claims with fractional numbers are refused rather than reformatted).
-fn claims_to_text(v: &Json) -> Option<String> {
-    fn write(o: &mut String, v: &Json) -> Option<()> {
-        match v {
-            Json::Null => o.push_str("null"),
-            Json::Bool(b) => o.push_str(if *b { "true" } else { "false" }),
-            Json::Num(n) => {
-                if n.abs() > 9.0e15 || (*n as i64) as f64 != *n {
-                    return None;
-                }
-                if *n < 0.0 {
-                    o.push('-');
-                }
-                json::write_u64(o, n.abs() as u64);
-            }
-            Json::Str(s) => json::write_str(o, s),
-            Json::Arr(a) => {
-                o.push('[');
-                for (i, x) in a.iter().enumerate() {
-                    if i > 0 {
-                        o.push(',');
-                    }
-                    write(o, x)?;
-                }
-                o.push(']');
-            }
-            Json::Obj(m) => {
-                o.push('{');
-                for (i, (k, x)) in m.iter().enumerate() {
-                    if i > 0 {
-                        o.push(',');
-                    }
-                    json::write_str(o, k);
-                    o.push(':');
-                    write(o, x)?;
-                }
-                o.push('}');
-            }
-        }
-        Some(())
-    }
-    let mut o = String::new();
-    write(&mut o, v)?;
-    Some(o)
 }
 
 impl Message {

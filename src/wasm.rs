@@ -78,6 +78,8 @@ extern "C" {
     fn unseal(this: &JsHost, name: &str) -> Promise;
     #[wasm_bindgen(method, js_name = unsealClear)]
     fn unseal_clear(this: &JsHost, name: &str) -> Promise;
+    #[wasm_bindgen(method, js_name = trace)]
+    fn trace_step(this: &JsHost, step: &str);
     #[wasm_bindgen(method, js_name = copyBytes)]
     fn copy_bytes(this: &JsHost, from: &JsValue, to: &mut [u8]);
 
@@ -193,6 +195,9 @@ impl Host for JsHost {
     }
     async fn unseal_clear(&self, name: &str) {
         let _ = JsFuture::from(JsHost::unseal_clear(self, name)).await;
+    }
+    fn trace(&self, step: &str) {
+        self.trace_step(step)
     }
 }
 
@@ -338,6 +343,19 @@ impl Core {
             let none = crate::types::AccessToken::new(String::new());
             let (_, text) = c.verify_id_token(&meta, &token, nonce.as_ref(), &none).await.map_err(to_js)?;
             Ok(JsValue::from_str(&text))
+        })
+    }
+
+    /// Learning tools (`trace` on): sends the ID token to an API URL, resolves to `[status, body]`.
+    #[wasm_bindgen(js_name = callApiWithIdToken)]
+    pub fn call_api_with_id_token(&self, url: String) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            let (status, body) = c.call_api_with_id_token(&url).await.map_err(to_js)?;
+            let a = Array::new();
+            a.push(&JsValue::from_f64(f64::from(status)));
+            a.push(&JsValue::from_str(&body));
+            Ok(a.into())
         })
     }
 
