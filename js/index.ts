@@ -93,7 +93,7 @@ export type TraceStep =
   | { step: 'callback'; params: { code: string; state: string; iss?: string } }
   | { step: 'token_response'; token_type: string; access_token: string; expires_in?: number; scope?: string; refresh_token?: string; id_token?: string }
   | { step: 'id_token'; header: Record<string, unknown>; claims: Record<string, unknown>; checks: { check: string; spec: string; detail: string }[] }
-  | { step: 'refresh'; old_refresh_token: string; new_refresh_token: string; rotated: boolean }
+  | { step: 'refresh'; old_refresh_token: string; new_refresh_token: string; rotated: boolean; access_token: string; expires_in: number }
   | { step: 'logout'; revoked: boolean; end_session: boolean };
 
 export interface Teaching {

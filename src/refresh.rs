@@ -205,6 +205,8 @@ impl<H: Host> Client<H> {
                     .secret("old_refresh_token", refresh_token.as_str())
                     .secret("new_refresh_token", new.as_str())
                     .bool("rotated", new != &refresh_token)
+                    .secret("access_token", tokens.access_token.as_str())
+                    .num("expires_in", tokens.expires_in.unwrap_or(0.0) as u64)
                     .finish(),
             );
         }

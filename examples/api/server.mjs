@@ -237,14 +237,19 @@ export async function startApi({
     }
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, keys, {
+      // The audience first, so an ID token sent here is refused for what it is: a token for another
+      // party (aud = the app's client_id). Then the type: an access token is `at+jwt` (RFC 9068 §2.1).
+      let protectedHeader;
+      ({ payload, protectedHeader } = await jwtVerify(token, keys, {
         issuer,
         audience,
-        typ: 'at+jwt',
         algorithms: ALGORITHMS,
         clockTolerance: clockToleranceSeconds,
         requiredClaims: ['exp', 'sub'],
       }));
+      if (!['at+jwt', 'application/at+jwt'].includes(String(protectedHeader.typ).toLowerCase())) {
+        throw Object.assign(new joseErrors.JWTClaimValidationFailed('unexpected "typ" JWT header value', payload, 'typ', 'check_failed'));
+      }
     } catch (err) {
       if (err instanceof joseErrors.JWKSTimeout || (err instanceof TypeError && /fetch/i.test(err.message))) {
         throw Object.assign(new ApiError(503, 'temporarily_unavailable', 'the issuer\'s keys are unavailable'), { entry });
