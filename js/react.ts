@@ -7,8 +7,9 @@
 // settles applies the result. Nothing here touches `window` at import time or while rendering, so the
 // module can be imported and the provider rendered on a server (state: isLoading).
 
-import { createClient, OidcError, type OidcClient, type OidcConfig, type User } from './index.js';
+import { OidcError, type OidcClient, type OidcConfig, type User } from './index.js';
 import type { CallbackResult, LoginOptions, LogoutOptions } from './index.js';
+import { asOidcError, boot, configKey } from './boot.js';
 import { createContext, createElement, useContext, useEffect, useMemo, useRef, useState, type ReactElement, type ReactNode } from 'react';
 
 export interface AuthState {
@@ -37,52 +38,6 @@ export interface AuthProviderProps {
    * `history.replaceState(null, '', returnTo ?? '/')`. With a router, navigate with it instead. */
   onRedirectCallback?: (returnTo: string | undefined) => void;
   children?: ReactNode;
-}
-
-interface Boot {
-  client: Promise<OidcClient>;
-  /** The callback in progress or not yet applied by a mounted provider; cleared once applied. */
-  callback?: Promise<CallbackResult>;
-  /** Resolves once the client exists and any callback has settled. */
-  ready: Promise<OidcClient>;
-}
-
-const boots = new Map<string, Boot>();
-
-function configKey(config: OidcConfig): string {
-  const { wasm, ...rest } = config;
-  return JSON.stringify([rest, typeof wasm === 'string' || wasm instanceof URL ? String(wasm) : null]);
-}
-
-function isCallbackPage(config: OidcConfig): boolean {
-  let path: string;
-  try {
-    path = new URL(config.redirectUri).pathname;
-  } catch {
-    return false; // createClient reports the bad redirectUri as invalid_config
-  }
-  const params = new URLSearchParams(location.search);
-  return location.pathname === path && (params.has('code') || params.has('error'));
-}
-
-function asOidcError(e: unknown): OidcError {
-  return e instanceof OidcError ? e : new OidcError('internal_error', e instanceof Error ? e.message : String(e));
-}
-
-/** The page's one client for this config (browser only: called from effects and event handlers). */
-function boot(key: string, config: OidcConfig): Boot {
-  let b = boots.get(key);
-  if (!b) {
-    const client = createClient(config);
-    // A failed start (provider unreachable) is not cached: the next mount tries again.
-    client.catch(() => { if (boots.get(key) === b) boots.delete(key); });
-    const callback = isCallbackPage(config) ? client.then((c) => c.handleCallback()) : undefined;
-    callback?.catch(() => {}); // reported by the provider that applies it
-    const ready = callback ? callback.then(() => client, () => client) : client;
-    b = { client, callback, ready };
-    boots.set(key, b);
-  }
-  return b;
 }
 
 function defaultRedirect(returnTo: string | undefined): void {

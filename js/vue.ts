@@ -5,8 +5,9 @@
 // module-level map keyed by the config, so a second app (or a second install) with the same config
 // shares the client and never replays the callback. Nothing here touches `window` at import time.
 
-import { createClient, OidcError, type OidcClient, type OidcConfig, type User } from './index.js';
+import { OidcError, type OidcClient, type OidcConfig, type User } from './index.js';
 import type { CallbackResult, LoginOptions, LogoutOptions } from './index.js';
+import { asOidcError, boot, configKey } from './boot.js';
 import { computed, inject, shallowRef, type App, type ComputedRef, type InjectionKey, type Plugin } from 'vue';
 
 export interface Auth {
@@ -30,50 +31,6 @@ export interface AuthOptions {
   /** Called after a successful callback with the `returnTo` given to login(). Default:
    * `history.replaceState(null, '', returnTo ?? '/')`. With vue-router: `(to) => router.replace(to ?? '/')`. */
   onRedirectCallback?: (returnTo: string | undefined) => void;
-}
-
-interface Boot {
-  client: Promise<OidcClient>;
-  /** The callback in progress or not yet applied; cleared once applied. */
-  callback?: Promise<CallbackResult>;
-  /** Resolves once the client exists and any callback has settled. */
-  ready: Promise<OidcClient>;
-}
-
-const boots = new Map<string, Boot>();
-
-function configKey(config: OidcConfig): string {
-  const { wasm, ...rest } = config;
-  return JSON.stringify([rest, typeof wasm === 'string' || wasm instanceof URL ? String(wasm) : null]);
-}
-
-function isCallbackPage(config: OidcConfig): boolean {
-  let path: string;
-  try {
-    path = new URL(config.redirectUri).pathname;
-  } catch {
-    return false; // createClient reports the bad redirectUri as invalid_config
-  }
-  const params = new URLSearchParams(location.search);
-  return location.pathname === path && (params.has('code') || params.has('error'));
-}
-
-function asOidcError(e: unknown): OidcError {
-  return e instanceof OidcError ? e : new OidcError('internal_error', e instanceof Error ? e.message : String(e));
-}
-
-function boot(key: string, config: OidcConfig): Boot {
-  let b = boots.get(key);
-  if (!b) {
-    const client = createClient(config);
-    client.catch(() => { if (boots.get(key) === b) boots.delete(key); });
-    const callback = isCallbackPage(config) ? client.then((c) => c.handleCallback()) : undefined;
-    callback?.catch(() => {});
-    const ready = callback ? callback.then(() => client, () => client) : client;
-    b = { client, callback, ready };
-    boots.set(key, b);
-  }
-  return b;
 }
 
 const AUTH: InjectionKey<Auth> = Symbol('oidc-wasm');
