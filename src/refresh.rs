@@ -74,12 +74,19 @@ pub enum Change {
 }
 
 impl<H: Host> Client<H> {
-    /// Makes `s` the session and tells the other tabs (login or hand-off source).
-    pub(crate) async fn install_session(&self, s: Session) {
+    /// Takes the next place in the tabs' order of session states: newer than anything any tab has made,
+    /// recorded for all of them.
+    async fn next_generation(&self) -> u64 {
         let name = self.coordination_name();
         let generation = self.host.shared_generation(&name).await.max(self.generation.get()) + 1;
         self.generation.set(generation);
         self.host.set_shared_generation(&name, generation).await;
+        generation
+    }
+
+    /// Makes `s` the session and tells the other tabs (login or hand-off source).
+    pub(crate) async fn install_session(&self, s: Session) {
+        let generation = self.next_generation().await;
         self.host.broadcast(&Message::session(generation, &s));
         if self.config.persist_sealed {
             if let Some(sealed) = s.to_sealed_json() {
@@ -95,10 +102,7 @@ impl<H: Host> Client<H> {
     /// Drops the session here and in every tab.
     async fn end_session(&self) {
         *self.session.get_mut_ref() = None;
-        let name = self.coordination_name();
-        let generation = self.host.shared_generation(&name).await.max(self.generation.get()) + 1;
-        self.generation.set(generation);
-        self.host.set_shared_generation(&name, generation).await;
+        let generation = self.next_generation().await;
         self.host.broadcast(&Message::ended(generation));
         if self.config.persist_sealed {
             self.host.unseal_clear(&self.seal_name()).await;

@@ -75,10 +75,7 @@ impl Session {
     /// A session read back from the seal: refresh token and claims, no usable access token yet.
     pub fn from_sealed_json(text: &str) -> Option<Session> {
         let v = Json::parse_object(text, ErrorCode::SessionEnded).ok()?;
-        let claims = v.get("claims")?.clone();
-        if !matches!(claims, Json::Obj(_)) {
-            return None;
-        }
+        let (claims, claims_text) = claims_of(&v)?;
         Some(Session {
             tokens: TokenSet {
                 access_token: AccessToken::new(""),
@@ -87,18 +84,14 @@ impl Session {
                 id_token: v.str_member("it").map(String::from),
                 scope: None,
             },
-            claims_text: claims.to_text()?,
+            claims_text,
             claims,
             expires_at: Some(0.0),
         })
     }
 
     fn from_json(v: &Json) -> Option<Session> {
-        let claims = v.get("claims")?.clone();
-        if !matches!(claims, Json::Obj(_)) {
-            return None;
-        }
-        let claims_text = claims.to_text()?;
+        let (claims, claims_text) = claims_of(v)?;
         let s = |n: &str| v.str_member(n).map(String::from);
         let expires_at = match v.get("exp") {
             None => None,
@@ -117,6 +110,16 @@ impl Session {
             expires_at,
         })
     }
+}
+
+/// The `claims` member of a handed-over or sealed session: an object, and its JSON text for the app.
+fn claims_of(v: &Json) -> Option<(Json, String)> {
+    let claims = v.get("claims")?.clone();
+    if !matches!(claims, Json::Obj(_)) {
+        return None;
+    }
+    let text = claims.to_text()?;
+    Some((claims, text))
 }
 
 impl Message {

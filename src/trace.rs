@@ -79,8 +79,7 @@ pub fn check(out: &mut String, check: &str, spec: &str, detail: &str) {
     if out.len() > 1 {
         out.push(',');
     }
-    let c = TraceStep(String::from("{\"check\":"));
-    let mut c = c;
+    let mut c = TraceStep(String::from("{\"check\":"));
     json::write_str(&mut c.0, check);
     out.push_str(&c.str("spec", spec).str("detail", detail).finish());
 }
