@@ -9,7 +9,9 @@
 // (verification and fetch iterations, default 1000), BENCH_STORM (concurrent calls per storm, default 1000;
 // the multi-tab storm splits them evenly across its tabs),
 // BENCH_TABS (tabs in the multi-tab storm, default 5), CHROMIUM (default /usr/bin/chromium),
-// BENCH_OUT (report path, default BENCHMARKS.md at the repository root).
+// BENCH_OUT (report path, default BENCHMARKS.md at the repository root), BENCH_ONLY (comma-separated subset of
+// cold,callback,verify,fetch,storm: runs only those and prints their medians instead of writing a report — for
+// checking one change quickly; published numbers come from a full run).
 // Tokens are never printed: the OP and the API record SHA-256 fingerprints only.
 
 import { execFileSync } from 'node:child_process';
@@ -27,6 +29,8 @@ const STORM = Number(process.env.BENCH_STORM ?? 1000); // concurrent calls per s
 const TABS = Number(process.env.BENCH_TABS ?? 5);
 const STORM_TTL = 8; // seconds: the bench-storm client's access-token lifetime
 const OUT = resolve(ROOT, process.env.BENCH_OUT ?? 'BENCHMARKS.md');
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((x) => x.trim())) : null;
+const want = (section) => !ONLY || ONLY.has(section);
 const started = Date.now();
 const log = (...a) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s]`, ...a);
 
@@ -86,9 +90,9 @@ const waitBench = (page, key) => page.waitForFunction((k) => window.__bench?.[k]
 const results = { coldStart: {}, callback: {}, callbackRequests: {}, verify: null, fetch: null, storms: [] };
 try {
   // 2. Cold start: a fresh context (empty HTTP cache, no compiled-code cache) per page load.
-  log(`cold start: ${ROUNDS} page loads per library`);
+  if (want('cold')) log(`cold start: ${ROUNDS} page loads per library`);
   for (const lib of LIBS) results.coldStart[lib] = [];
-  for (let r = 0; r < ROUNDS; r += 1) {
+  for (let r = 0; r < (want('cold') ? ROUNDS : 0); r += 1) {
     for (const lib of shuffle(LIBS)) {
       const context = await newContext();
       const page = await context.newPage();
@@ -101,9 +105,9 @@ try {
 
   // 3. Callback: a fresh context per login; the app page loads (so the bundle is in the HTTP cache, as
   // after a real login redirect), login() goes to the OP, which auto-approves and redirects back.
-  log(`callback: ${ROUNDS} logins per library`);
+  if (want('callback')) log(`callback: ${ROUNDS} logins per library`);
   for (const lib of LIBS) { results.callback[lib] = []; results.callbackRequests[lib] = {}; }
-  for (let r = 0; r < ROUNDS; r += 1) {
+  for (let r = 0; r < (want('callback') ? ROUNDS : 0); r += 1) {
     for (const lib of shuffle(LIBS)) {
       const context = await newContext();
       const page = await context.newPage();
@@ -125,6 +129,7 @@ try {
   for (const lib of LIBS) for (const k of Object.keys(results.callbackRequests[lib])) results.callbackRequests[lib][k] /= ROUNDS;
 
   // 4. Verification cost.
+  if (want('verify')) {
   log(`verification: ${ITERATIONS} iterations each (${built.coreHook ? 'core hook' : 'via handleCallback, no hook in this core'})`);
   {
     const context = await newContext();
@@ -136,8 +141,10 @@ try {
     results.verify = result;
     await context.close();
   }
+  }
 
   // 5. fetchWithToken overhead: signed in with oidc-wasm, then alternating blocks of sequential calls.
+  if (want('fetch')) {
   log(`fetchWithToken: ${ITERATIONS} sequential calls against raw fetch`);
   {
     const context = await newContext();
@@ -168,9 +175,10 @@ try {
     }, { n: ITERATIONS, block: 50, authLength, api: `${app.origin}/api/ping` });
     await context.close();
   }
+  }
 
   // 6. Refresh storms: `bench-storm` tokens live STORM_TTL s and the app refreshes at expiry (margin 0).
-  for (const tabs of [1, TABS]) {
+  for (const tabs of want('storm') ? [1, TABS] : []) {
     const calls = Math.ceil(STORM / tabs);
     log(`refresh storm: ${calls} concurrent fetchWithToken calls in each of ${tabs} tab(s) on an expired token`);
     const context = await newContext();
@@ -262,6 +270,19 @@ const machine = {
 const command = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : `node ${relative(ROOT, fileURLToPath(import.meta.url))}`;
 const envUsed = ['BENCH_QUICK', 'BENCH_ROUNDS', 'BENCH_ITERATIONS', 'BENCH_STORM', 'BENCH_TABS'].filter((k) => process.env[k] !== undefined)
   .map((k) => `${k}=${process.env[k]}`).join(' ');
+if (ONLY) {
+  const median = (a) => { const b = [...a].sort((x, y) => x - y); return b.length ? b[Math.floor((b.length - 1) / 2)] : NaN; };
+  const size = built.sizes['oidc-wasm'];
+  log(`oidc-wasm size: JS ${size.js.gzip} + wasm ${size.wasm.gzip} = ${size.js.gzip + size.wasm.gzip} B gzip`);
+  for (const [name, per] of [['cold start', results.coldStart], ['callback', results.callback]]) {
+    const line = Object.entries(per).filter(([, v]) => v.length).map(([k, v]) => `${k} ${median(v).toFixed(1)} ms`).join(', ');
+    if (line) log(`${name} medians: ${line}`);
+  }
+  if (results.verify) log(`verification medians (µs): ${Object.entries(results.verify.samples ?? {}).map(([k, v]) => `${k} ${median(v).toFixed(1)}`).join(', ')}`);
+  if (results.fetch) log(`fetch medians (µs): ${Object.entries(results.fetch.samples).map(([k, v]) => `${k} ${median(v).toFixed(0)}`).join(', ')}`);
+  for (const s of results.storms) log(`storm ${s.tabs} tab(s): ${s.refreshRequests ?? s.error} refresh request(s)`);
+  process.exit(pageErrors.length ? 1 : 0);
+}
 const report = writeReport({
   quick: QUICK,
   command: envUsed ? `${envUsed} ${command}` : command,

@@ -1,6 +1,6 @@
 // The browser side of the core's one boundary (src/host.rs): fetch, WebCrypto, randomness, clock,
 // the sessionStorage that holds the single-use login transaction, history.replaceState, and the
-// cross-tab primitives (Web Locks, a counter in IndexedDB, BroadcastChannel).
+// cross-tab primitives (Web Locks, a counter in localStorage, BroadcastChannel).
 // It makes no protocol decision: the Rust core says what to fetch, which key and algorithm to verify
 // with, and what to store.
 
@@ -11,11 +11,31 @@ const keys = new Map<string, Promise<CryptoKey>>();
 
 export interface HttpResult { status: number; body: string; dpopNonce?: string }
 
-// IndexedDB database `oidc-wasm`, three stores, none holding a readable token:
-//   generation  one number per app (issuer + client), read and written under the app's Web Lock
+// IndexedDB database `oidc-wasm`, opened only with `dpop` or `persistSession: 'sealed'`; two stores,
+// neither holding a readable token (databases made by 0.1.0 also have an unused `generation` store):
 //   keys        CryptoKey objects generated non-extractable (the DPoP key pair, the sealing key)
 //   sealed      { iv, ciphertext } of a persisted session, AES-GCM under the sealing key
-const STORES = ['generation', 'keys', 'sealed'];
+const STORES = ['keys', 'sealed'];
+// The tabs' shared session generation (one number per app: issuer + client), read and written under the
+// app's Web Lock. localStorage because it is synchronous: no IndexedDB open on the login path.
+const GENERATION = 'oidc-wasm.generation.';
+
+function send(method: string, url: string, body?: string, authorization?: string, dpop?: string): Promise<HttpResult> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+  if (authorization !== undefined) headers.authorization = authorization;
+  if (dpop !== undefined) headers.dpop = dpop;
+  return fetch(url, {
+    method,
+    body,
+    headers,
+    credentials: 'omit', // the OP's cookies have no business on back-channel calls
+    cache: 'no-store',
+    referrerPolicy: 'no-referrer',
+    // A token request must not be redirected elsewhere with the code in its body.
+    redirect: method === 'POST' ? 'error' : 'follow',
+  }).then(async (res) => ({ status: res.status, body: await res.text(), dpopNonce: res.headers.get('dpop-nonce') ?? undefined }));
+}
 let db: Promise<IDBDatabase | undefined> | undefined;
 function openDb(): Promise<IDBDatabase | undefined> {
   db ??= new Promise((resolve) => {
@@ -27,7 +47,7 @@ function openDb(): Promise<IDBDatabase | undefined> {
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => resolve(undefined);
     } catch {
-      resolve(undefined); // no IndexedDB: tabs still coordinate by lock and BroadcastChannel alone
+      resolve(undefined); // no IndexedDB: DPoP and sealing keys then last as long as the page
     }
   });
   return db;
@@ -79,22 +99,22 @@ export function browserHost() {
       crypto.getRandomValues(out);
     },
 
-    async http(method: string, url: string, body?: string, authorization?: string, dpop?: string): Promise<HttpResult> {
-      const headers: Record<string, string> = { accept: 'application/json' };
-      if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
-      if (authorization !== undefined) headers.authorization = authorization;
-      if (dpop !== undefined) headers.dpop = dpop;
-      const res = await fetch(url, {
-        method,
-        body,
-        headers,
-        credentials: 'omit', // the OP's cookies have no business on back-channel calls
-        cache: 'no-store',
-        referrerPolicy: 'no-referrer',
-        // A token request must not be redirected elsewhere with the code in its body.
-        redirect: method === 'POST' ? 'error' : 'follow',
-      });
-      return { status: res.status, body: await res.text(), dpopNonce: res.headers.get('dpop-nonce') ?? undefined };
+    /** Plain GETs started before the core asks for them (`prefetch`), by URL; each answer is used once. */
+    prefetched: new Map<string, Promise<HttpResult>>(),
+    prefetch(url: string): void {
+      if (this.prefetched.has(url)) return;
+      const answer = send('GET', url);
+      answer.catch(() => {}); // a failure is reported when the core reads it
+      this.prefetched.set(url, answer);
+    },
+
+    http(method: string, url: string, body?: string, authorization?: string, dpop?: string): Promise<HttpResult> {
+      const early = method === 'GET' && authorization === undefined && dpop === undefined ? this.prefetched.get(url) : undefined;
+      if (early) {
+        this.prefetched.delete(url);
+        return early;
+      }
+      return send(method, url, body, authorization, dpop);
     },
 
     async digest(hash: string, data: Uint8Array): Promise<Uint8Array> {
@@ -148,11 +168,17 @@ export function browserHost() {
         locks.request(name, () => new Promise<void>((release) => granted(() => release())));
       });
     },
-    async sharedGeneration(name: string): Promise<number> {
-      return (await idb<number>('generation', 'readonly', (s) => s.get(name))) ?? 0;
+    sharedGeneration(name: string): number {
+      try {
+        return Number(localStorage.getItem(GENERATION + name)) || 0;
+      } catch {
+        return 0; // storage blocked: tabs still coordinate by lock and BroadcastChannel
+      }
     },
-    async setSharedGeneration(name: string, generation: number): Promise<void> {
-      await idb('generation', 'readwrite', (s) => s.put(generation, name));
+    setSharedGeneration(name: string, generation: number): void {
+      try {
+        localStorage.setItem(GENERATION + name, String(generation));
+      } catch { /* as above */ }
     },
 
     async dpopPublicJwk(name: string): Promise<string> {

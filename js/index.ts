@@ -150,6 +150,20 @@ async function call<T>(p: Promise<T>): Promise<T> {
   }
 }
 
+/** The discovery URL the core will ask for (OIDC Discovery §4), when the issuer is one it accepts; only a
+ * hint to start that request while the wasm compiles: the core still builds the URL and checks the answer. */
+function discoveryUrlHint(issuer: unknown): string | undefined {
+  if (typeof issuer !== 'string') return undefined;
+  try {
+    const u = new URL(issuer);
+    const loopback = u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+    if ((u.protocol !== 'https:' && !loopback) || u.search || u.hash) return undefined;
+  } catch {
+    return undefined;
+  }
+  return `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+}
+
 /** How long a new tab waits for an open tab of the same app to hand its session over. */
 const HANDOFF_WAIT_MS = 500;
 
@@ -157,8 +171,15 @@ const HANDOFF_WAIT_MS = 500;
  * takes over the session of an open tab of the same app, if there is one. */
 export async function createClient(config: OidcConfig): Promise<OidcClient> {
   const { wasm, trace, ...settings } = config;
-  await call(loadWasm(wasm));
   const host = browserHost();
+  const discovery = discoveryUrlHint(settings.issuer);
+  if (discovery) host.prefetch(discovery); // in parallel with fetching and compiling the wasm
+  // Whether other tabs of this app are open (they hold its presence lock): asked now, because the answer
+  // takes a while in a new tab.
+  const locks = globalThis.navigator?.locks;
+  const canShare = typeof BroadcastChannel !== 'undefined';
+  const held = locks && canShare ? locks.query().catch(() => undefined) : undefined;
+  await call(loadWasm(wasm));
   if (trace) host.onTrace = (step) => trace(JSON.parse(step) as TraceStep);
   let core: Core;
   try {
@@ -207,7 +228,7 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
   // Tabs of the same app share one session, memory to memory.
   const name = core.coordinationName();
   let handedOver: (() => void) | undefined;
-  if (typeof BroadcastChannel !== 'undefined') {
+  if (canShare) {
     const channel = new BroadcastChannel(name);
     host.channel = channel;
     channel.onmessage = (e: MessageEvent) => {
@@ -222,9 +243,8 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     };
   }
   // Each live tab holds a shared "present" lock; a new tab asks for the session only if one exists.
-  const locks = globalThis.navigator?.locks;
   if (locks && host.channel) {
-    const others = (await locks.query()).held?.some((l) => l.name === `${name}|tab`);
+    const others = (await held)?.held?.some((l) => l.name === `${name}|tab`);
     locks.request(`${name}|tab`, { mode: 'shared' }, () => new Promise<void>(() => {}));
     if (others) {
       await new Promise<void>((done) => {

@@ -199,6 +199,10 @@ impl<H: Host> Client<H> {
 
         let meta = self.metadata().await?;
         let code = validate_auth_response(&params, &meta)?;
+        if self.jwks.get_ref().is_none() {
+            // The keys are needed right after the token response: fetch them during the code exchange.
+            self.host.prefetch(&meta.jwks_uri);
+        }
         if self.config.trace {
             let mut p = String::from("{\"code\":");
             crate::json::write_str(&mut p, &trace::truncated(code.as_str()));

@@ -82,6 +82,9 @@ impl Host for FakeHost {
             None => Ok(HttpResponse { status: 404, body: String::new(), dpop_nonce: None }),
         }
     }
+    fn prefetch(&self, url: &str) {
+        self.log.borrow_mut().push(format!("prefetch {url}"));
+    }
     async fn post_form(&self, url: &str, body: &str, dpop: Option<&str>) -> Result<HttpResponse> {
         self.log.borrow_mut().push(format!("POST {url} {body}"));
         if let Some(p) = dpop {
@@ -129,10 +132,10 @@ impl Host for FakeHost {
         self.locks.set(self.locks.get() + 1);
     }
     fn unlock(&self, _: ()) {}
-    async fn shared_generation(&self, _: &str) -> u64 {
+    fn shared_generation(&self, _: &str) -> u64 {
         self.shared_generation.get()
     }
-    async fn set_shared_generation(&self, _: &str, g: u64) {
+    fn set_shared_generation(&self, _: &str, g: u64) {
         self.shared_generation.set(g);
     }
     fn broadcast(&self, m: &str) {
@@ -269,6 +272,28 @@ fn login_then_callback_signs_the_user_in() {
 }
 
 #[test]
+fn the_jwks_is_fetched_during_the_code_exchange() {
+    let c = client();
+    let (state, nonce) = start_login(&c);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
+    assert!(block_on(c.handle_callback(&callback_url(&state))).is_ok());
+    let log = c.host.log.borrow();
+    let prefetch = log.iter().position(|l| l == "prefetch https://op.example/jwks").unwrap();
+    let post = log.iter().position(|l| l.starts_with("POST")).unwrap();
+    let get = log.iter().position(|l| l == "GET https://op.example/jwks").unwrap();
+    assert!(prefetch < post && post < get, "started before the token request, read after it: {log:?}");
+}
+
+#[test]
+fn a_refused_callback_prefetches_nothing() {
+    let c = client();
+    let (state, _) = start_login(&c);
+    let url = format!("https://app.example/cb?error=access_denied&state={state}&iss=https%3A%2F%2Fop.example");
+    assert!(block_on(c.handle_callback(&url)).is_err());
+    assert!(!c.host.log.borrow().iter().any(|l| l.starts_with("prefetch")));
+}
+
+#[test]
 fn discovery_is_fetched_once() {
     let c = client();
     start_login(&c);
@@ -377,7 +402,7 @@ fn an_unknown_kid_refetches_the_jwks_once() {
     c.host.now.set(NOW + 6.0);
     let t2 = id_token("k2", &claims("n"));
     assert!(block_on(c.verify_id_token(&meta, &t2, Some(&Nonce::new("n")), &at)).is_ok());
-    let jwks_gets = || c.host.log.borrow().iter().filter(|l| l.ends_with("/jwks")).count();
+    let jwks_gets = || c.host.log.borrow().iter().filter(|l| l.starts_with("GET") && l.ends_with("/jwks")).count();
     assert_eq!(jwks_gets(), 2);
     // A kid that exists nowhere: one refetch, then no_matching_key.
     c.host.now.set(NOW + 12.0);

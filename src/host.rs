@@ -27,6 +27,10 @@ pub trait Host {
     /// `Err(network_error)` when no response arrived.
     /// `dpop`, when given, is sent as the `DPoP` header.
     async fn get(&self, url: &str, authorization: Option<&str>, dpop: Option<&str>) -> Result<HttpResponse>;
+    /// Starts a plain GET of `url` (no Authorization, no DPoP) now, so that a later `get` of the same URL
+    /// takes its answer instead of waiting a round trip: the JWKS while the code is being exchanged. The
+    /// answer is checked as usual when the core reads it.
+    fn prefetch(&self, url: &str);
     /// POST an `application/x-www-form-urlencoded` body (with a `DPoP` header when given).
     async fn post_form(&self, url: &str, body: &str, dpop: Option<&str>) -> Result<HttpResponse>;
     /// `crypto.subtle.digest(hash, data)`.
@@ -43,7 +47,7 @@ pub trait Host {
     /// `history.replaceState` to `url`: the current entry's URL is replaced, no navigation.
     fn replace_url(&self, url: &str);
 
-    // Coordination between tabs of the same app (Web Locks, IndexedDB, BroadcastChannel), so that a
+    // Coordination between tabs of the same app (Web Locks, localStorage, BroadcastChannel), so that a
     // refresh token is spent by one tab at a time and the new tokens reach the others.
 
     /// What `lock` hands back; given to `unlock` to release.
@@ -51,10 +55,10 @@ pub trait Host {
     /// Waits for the exclusive cross-tab lock `name` (`navigator.locks.request`).
     async fn lock(&self, name: &str) -> Self::Lock;
     fn unlock(&self, lock: Self::Lock);
-    /// A counter shared by all tabs (IndexedDB), strongly consistent under the lock: the generation of
-    /// the newest session state any tab has made. A number, never a token.
-    async fn shared_generation(&self, name: &str) -> u64;
-    async fn set_shared_generation(&self, name: &str, generation: u64);
+    /// A counter shared by all tabs (localStorage: synchronous, so consistent under the lock): the
+    /// generation of the newest session state any tab has made. A number, never a token.
+    fn shared_generation(&self, name: &str) -> u64;
+    fn set_shared_generation(&self, name: &str, generation: u64);
     /// Posts a message to the other tabs of this app (BroadcastChannel).
     fn broadcast(&self, message: &str);
     /// Resolves after `ms` milliseconds.

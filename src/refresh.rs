@@ -78,9 +78,9 @@ impl<H: Host> Client<H> {
     /// recorded for all of them.
     async fn next_generation(&self) -> u64 {
         let name = self.coordination_name();
-        let generation = self.host.shared_generation(&name).await.max(self.generation.get()) + 1;
+        let generation = self.host.shared_generation(&name).max(self.generation.get()) + 1;
         self.generation.set(generation);
-        self.host.set_shared_generation(&name, generation).await;
+        self.host.set_shared_generation(&name, generation);
         generation
     }
 
@@ -128,7 +128,7 @@ impl<H: Host> Client<H> {
         };
         // Take our place in the tabs' order, so a tab that restored at the same moment and refreshed
         // first is waited for instead of raced.
-        let shared = self.host.shared_generation(&self.coordination_name()).await;
+        let shared = self.host.shared_generation(&self.coordination_name());
         if self.session.get_ref().is_some() {
             // Another tab handed its (newer) session over while we were unsealing: keep that one.
             return Ok(true);
@@ -172,7 +172,7 @@ impl<H: Host> Client<H> {
         // tokens — already here, or still on their way by BroadcastChannel — rather than replay the old
         // one (the provider would revoke the whole token family) or spend the new one on a second refresh.
         // Compared with `asked_at`, not the current generation: the new tokens may arrive while we wait.
-        let shared = self.host.shared_generation(name).await.max(self.generation.get());
+        let shared = self.host.shared_generation(name).max(self.generation.get());
         if shared > asked_at {
             let mut waited = 0;
             while waited < HANDOFF_WAIT_MS {

@@ -61,9 +61,11 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn lock(this: &JsHost, name: &str) -> Promise;
     #[wasm_bindgen(method, js_name = sharedGeneration)]
-    fn shared_generation(this: &JsHost, name: &str) -> Promise;
+    fn shared_generation(this: &JsHost, name: &str) -> f64;
     #[wasm_bindgen(method, js_name = setSharedGeneration)]
-    fn set_shared_generation(this: &JsHost, name: &str, generation: f64) -> Promise;
+    fn set_shared_generation(this: &JsHost, name: &str, generation: f64);
+    #[wasm_bindgen(method)]
+    fn prefetch(this: &JsHost, url: &str);
     #[wasm_bindgen(method)]
     fn broadcast(this: &JsHost, message: &str);
     #[wasm_bindgen(method)]
@@ -122,6 +124,9 @@ impl Host for JsHost {
         self.random(&mut b);
         b
     }
+    fn prefetch(&self, url: &str) {
+        JsHost::prefetch(self, url)
+    }
     async fn get(&self, url: &str, authorization: Option<&str>, dpop: Option<&str>) -> Result<HttpResponse> {
         http(self, "GET", url, None, authorization, dpop).await
     }
@@ -163,16 +168,17 @@ impl Host for JsHost {
             let _ = release.call0(&JsValue::UNDEFINED);
         }
     }
-    async fn shared_generation(&self, name: &str) -> u64 {
-        let v = JsFuture::from(JsHost::shared_generation(self, name)).await.ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+    fn shared_generation(&self, name: &str) -> u64 {
+        let v = JsHost::shared_generation(self, name);
+        // NaN and negatives (a tampered entry) count as 0; `as` saturates the rest.
         if v >= 0.0 {
             v as u64
         } else {
             0
         }
     }
-    async fn set_shared_generation(&self, name: &str, generation: u64) {
-        let _ = JsFuture::from(JsHost::set_shared_generation(self, name, generation as f64)).await;
+    fn set_shared_generation(&self, name: &str, generation: u64) {
+        JsHost::set_shared_generation(self, name, generation as f64)
     }
     fn broadcast(&self, message: &str) {
         JsHost::broadcast(self, message)

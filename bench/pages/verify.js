@@ -77,8 +77,9 @@ async function main() {
       storageKeys: (p) => [...store.keys()].filter((k) => k.startsWith(p)),
       replaceUrl() {},
       lock: async () => () => {},
-      sharedGeneration: async () => 0,
-      setSharedGeneration: async () => {},
+      prefetch() {},
+      sharedGeneration: () => 0,
+      setSharedGeneration() {},
       broadcast() {},
     };
     if (stub) {
