@@ -6,9 +6,6 @@
 
 const TX_STORE = () => globalThis.sessionStorage;
 
-// Imported keys, so verifying the next token with the same JWK skips importKey.
-const keys = new Map<string, Promise<CryptoKey>>();
-
 export interface HttpResult { status: number; body: string; dpopNonce?: string }
 
 // IndexedDB database `oidc-wasm`, opened only with `dpop` or `persistSession: 'sealed'`; two stores,
@@ -121,20 +118,24 @@ export function browserHost() {
       return new Uint8Array(await crypto.subtle.digest(hash, data.slice()));
     },
 
-    async verify(name: string, hash: string, namedCurve: string, saltLength: number, jwk: string,
-      data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    /** Keys imported for the core, by handle (the core keeps the handle with the JWK it came from). */
+    keys: [] as { alg: { name: string; hash: string; namedCurve: string; saltLength: number }; key: Promise<CryptoKey> }[],
+    importKey(name: string, hash: string, namedCurve: string, saltLength: number, jwk: string): number {
+      const alg = { name, hash, namedCurve, saltLength };
+      let key: Promise<CryptoKey>;
+      try {
+        key = crypto.subtle.importKey('jwk', JSON.parse(jwk), alg, false, ['verify']);
+      } catch (e) {
+        key = Promise.reject(e);
+      }
+      key.catch(() => {}); // reported by verify
+      return this.keys.push({ alg, key }) - 1;
+    },
+    async verify(handle: number, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
       // Copy out of wasm memory before the first await: the views are only valid during this call.
       const input = data.slice();
       const sig = signature.slice();
-      const alg = { name, hash, namedCurve, saltLength };
-      const cacheKey = name + hash + jwk;
-      let key = keys.get(cacheKey);
-      if (!key) {
-        if (keys.size > 32) keys.clear();
-        key = crypto.subtle.importKey('jwk', JSON.parse(jwk), alg, false, ['verify']);
-        keys.set(cacheKey, key);
-        key.catch(() => keys.delete(cacheKey));
-      }
+      const { alg, key } = this.keys[handle];
       return crypto.subtle.verify(alg, await key, sig, input);
     },
 

@@ -23,36 +23,58 @@ pub fn encode(bytes: &[u8]) -> String {
     out
 }
 
-fn value(c: u8) -> Option<u32> {
-    Some(match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'-' => 62,
-        b'_' => 63,
-        _ => return None,
-    } as u32)
+/// The value of each byte as a base64url digit; 64 for bytes outside the alphabet.
+#[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index would not compile
+const VALUES: [u8; 256] = {
+    let mut t = [64u8; 256];
+    let mut i = 0;
+    while i < 64 {
+        t[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Four digits (a shorter tail padded with `A`) as 24 bits; `None` if one is outside the alphabet.
+fn quantum(chars: &[u8]) -> Option<u32> {
+    let mut n = 0u32;
+    for i in 0..4 {
+        let v = VALUES.get(*chars.get(i).unwrap_or(&b'A') as usize).copied().unwrap_or(64);
+        if v == 64 {
+            return None;
+        }
+        n = (n << 6) | v as u32;
+    }
+    Some(n)
 }
 
 /// Decodes strict unpadded base64url; `None` for anything else.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
     let input = text.as_bytes();
-    if input.len() % 4 == 1 {
+    let tail = input.len() % 4;
+    if tail == 1 {
         return None;
     }
     let mut out = Vec::with_capacity(input.len() / 4 * 3 + 2);
-    for chunk in input.chunks(4) {
-        let mut n: u32 = 0;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= value(c)? << (18 - 6 * i);
-        }
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        let keep = chunk.len() - 1; // 4 chars -> 3 bytes, 3 -> 2, 2 -> 1
-        // Canonical form: the bits after the last whole byte must be zero.
-        if bytes.get(keep).is_some_and(|&b| b != 0) && keep < 3 {
+    let mut chunks = input.chunks_exact(4);
+    for chunk in &mut chunks {
+        let n = quantum(chunk)?;
+        out.push((n >> 16) as u8);
+        out.push((n >> 8) as u8);
+        out.push(n as u8);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let n = quantum(rest)?;
+        // 3 chars -> 2 bytes, 2 -> 1. Canonical form: the bits after the last whole byte must be zero.
+        let (bytes, unused) = if tail == 3 { (2, n & 0xFF) } else { (1, n & 0xFFFF) };
+        if unused != 0 {
             return None;
         }
-        out.extend_from_slice(bytes.get(..keep)?);
+        out.push((n >> 16) as u8);
+        if bytes == 2 {
+            out.push((n >> 8) as u8);
+        }
     }
     Some(out)
 }

@@ -25,7 +25,8 @@ use crate::trace::{self, TraceStep};
 use crate::session::Session;
 use crate::id_token::{at_hash_matches, IdTokenVerifier};
 use crate::json::Json;
-use crate::jwks::Jwks;
+use crate::alg::JwsAlg;
+use crate::jwks::{Jwk, Jwks};
 use crate::jws::parse_compact_jws;
 use crate::transaction::{check_return_to, storage_key, LoginTransaction, LIFETIME_SECONDS, STORAGE_PREFIX};
 use crate::types::{AccessToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, State};
@@ -283,12 +284,11 @@ impl<H: Host> Client<H> {
         if candidates.is_empty() {
             return fail(NoMatchingKey, "no key in the provider's JWKS fits this token's alg and kid");
         }
-        let params = jws.alg.webcrypto();
         let mut verified = false;
         let mut checked_any = false;
         let mut refused = None;
         for key in candidates {
-            match self.host.verify(params, &key.import_json(), jws.signing_input.as_bytes(), &jws.signature).await {
+            match self.host.verify(self.key_handle(key, jws.alg), jws.signing_input.as_bytes(), &jws.signature).await {
                 Ok(true) => {
                     verified = true;
                     break;
@@ -329,6 +329,18 @@ impl<H: Host> Client<H> {
             self.host.trace(&TraceStep::new("id_token").raw("header", &header).raw("claims", &jws.payload_text).raw("checks", &checks).finish());
         }
         Ok((jws.payload, jws.payload_text))
+    }
+
+    /// The WebCrypto key for `key` and `alg`: imported on first use, then reused for every token it signs.
+    fn key_handle(&self, key: &Jwk, alg: JwsAlg) -> u32 {
+        if let Some((a, handle)) = key.imported.get() {
+            if a == alg {
+                return handle;
+            }
+        }
+        let handle = self.host.import_key(alg.webcrypto(), &key.import_json());
+        key.imported.set(Some((alg, handle)));
+        handle
     }
 
     /// The verified ID-token claims of the signed-in user, as JSON text.

@@ -37,6 +37,8 @@ struct FakeHost {
     /// What `seal` stored (the fake keeps it as is; the browser encrypts it).
     sealed: RefCell<Option<String>>,
     traces: RefCell<Vec<String>>,
+    /// The JWKs given to `import_key`, by handle.
+    imported: RefCell<Vec<String>>,
 }
 
 #[derive(Default)]
@@ -104,12 +106,18 @@ impl Host for FakeHost {
             _ => Sha512::digest(data).to_vec(),
         })
     }
-    async fn verify(&self, _: WebCryptoParams, jwk: &str, data: &[u8], sig: &[u8]) -> Result<bool> {
+    fn import_key(&self, _: WebCryptoParams, jwk: &str) -> u32 {
+        let mut keys = self.imported.borrow_mut();
+        keys.push(jwk.to_string());
+        (keys.len() - 1) as u32
+    }
+    async fn verify(&self, key: u32, data: &[u8], sig: &[u8]) -> Result<bool> {
+        let jwk = self.imported.borrow()[key as usize].clone();
         // A key WebCrypto would refuse to import (the fake marks it by its exponent "AQAC").
         if jwk.contains("\"e\":\"AQAC\"") {
             return Err(crate::error::OidcError::new(ErrorCode::CryptoUnavailable, "refused"));
         }
-        Ok(fake_sign(jwk, data) == sig)
+        Ok(fake_sign(&jwk, data) == sig)
     }
     fn storage_get(&self, key: &str) -> Option<String> {
         self.storage.borrow().get(key).cloned()

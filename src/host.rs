@@ -35,8 +35,13 @@ pub trait Host {
     async fn post_form(&self, url: &str, body: &str, dpop: Option<&str>) -> Result<HttpResponse>;
     /// `crypto.subtle.digest(hash, data)`.
     async fn digest(&self, hash: &'static str, data: &[u8]) -> Result<Vec<u8>>;
-    /// `importKey('jwk', jwk)` + `verify`; `Ok(false)` for a signature that does not verify.
-    async fn verify(&self, params: WebCryptoParams, jwk: &str, data: &[u8], signature: &[u8]) -> Result<bool>;
+    /// Starts `crypto.subtle.importKey('jwk', jwk, params, false, ['verify'])` and returns a handle for
+    /// `verify`; the core keeps it with the JWK, so each key is imported once. A refused import is
+    /// reported by `verify`.
+    fn import_key(&self, params: WebCryptoParams, jwk: &str) -> u32;
+    /// `crypto.subtle.verify` with the imported key `key`; `Ok(false)` for a signature that does not
+    /// verify, `Err` when WebCrypto refused the key.
+    async fn verify(&self, key: u32, data: &[u8], signature: &[u8]) -> Result<bool>;
     /// The login-transaction store (sessionStorage in the browser): never given a token.
     fn storage_get(&self, key: &str) -> Option<String>;
     /// `false` when the store refused the write.

@@ -8,6 +8,7 @@
 use crate::prelude::*;
 
 use crate::alg::{JwsAlg, KeyKind};
+use core::cell::Cell;
 use crate::b64url;
 use crate::error::{fail, ErrorCode::JwksInvalid, Result};
 use crate::json::{self, Json};
@@ -28,6 +29,8 @@ pub struct Jwk {
     a: String,
     b: String,
     rsa_bits: usize,
+    /// The host's handle for this key as imported into WebCrypto for `alg` (see `Client::key_handle`).
+    pub imported: Cell<Option<(JwsAlg, u32)>>,
 }
 
 #[derive(Debug, Default)]
@@ -99,7 +102,17 @@ impl Jwk {
         if v.get("d").is_some() {
             return None;
         }
-        Some(Jwk { kid: opt_string("kid")?, kind, use_: opt_string("use")?, key_ops, alg: opt_string("alg")?, a, b, rsa_bits })
+        Some(Jwk {
+            kid: opt_string("kid")?,
+            kind,
+            use_: opt_string("use")?,
+            key_ops,
+            alg: opt_string("alg")?,
+            a,
+            b,
+            rsa_bits,
+            imported: Cell::new(None),
+        })
     }
 
     /// Whether this key may verify a signature made with `alg` (RFC 7517 §4.2-4.4; RFC 8725 §3.1).

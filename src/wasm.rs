@@ -45,9 +45,10 @@ extern "C" {
     fn http(this: &JsHost, method: &str, url: &str, body: Option<String>, authorization: Option<String>, dpop: Option<String>) -> Promise;
     #[wasm_bindgen(method)]
     fn digest(this: &JsHost, hash: &str, data: &[u8]) -> Promise;
+    #[wasm_bindgen(method, js_name = importKey)]
+    fn import_key(this: &JsHost, name: &str, hash: &str, curve: &str, salt: u32, jwk: &str) -> u32;
     #[wasm_bindgen(method)]
-    #[allow(clippy::too_many_arguments)]
-    fn verify(this: &JsHost, name: &str, hash: &str, curve: &str, salt: u32, jwk: &str, data: &[u8], sig: &[u8]) -> Promise;
+    fn verify(this: &JsHost, key: u32, data: &[u8], sig: &[u8]) -> Promise;
     #[wasm_bindgen(method, js_name = storageGet)]
     fn storage_get(this: &JsHost, key: &str) -> Option<String>;
     #[wasm_bindgen(method, js_name = storageSet)]
@@ -137,8 +138,11 @@ impl Host for JsHost {
         let v = JsFuture::from(JsHost::digest(self, hash, data)).await.map_err(crypto_error)?;
         Ok(bytes_of(self, &v))
     }
-    async fn verify(&self, p: WebCryptoParams, jwk: &str, data: &[u8], sig: &[u8]) -> Result<bool> {
-        let v = JsFuture::from(JsHost::verify(self, p.name, p.hash, p.named_curve, p.salt_length, jwk, data, sig))
+    fn import_key(&self, p: WebCryptoParams, jwk: &str) -> u32 {
+        JsHost::import_key(self, p.name, p.hash, p.named_curve, p.salt_length, jwk)
+    }
+    async fn verify(&self, key: u32, data: &[u8], sig: &[u8]) -> Result<bool> {
+        let v = JsFuture::from(JsHost::verify(self, key, data, sig))
             .await
             .map_err(crypto_error)?;
         Ok(v.as_bool() == Some(true))

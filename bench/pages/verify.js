@@ -86,11 +86,15 @@ async function main() {
       host.verify = async () => true; // diagnostic: the core's own work, with WebCrypto taken out
     } else if (!cached) {
       // The shipped host's verify without its key cache: importKey + verify every time.
-      host.verify = async (name, hash, namedCurve, saltLength, jwkText, bytes, sig) => {
+      // The shipped host imports a key once (the core keeps its handle); this one imports it again for
+      // every verification, from the JWK the core handed over.
+      const imported = [];
+      host.importKey = (name, hash, namedCurve, saltLength, jwkText) => imported.push({ alg: { name, hash, namedCurve, saltLength }, jwk: JSON.parse(jwkText) }) - 1;
+      host.verify = async (handle, bytes, sig) => {
         const input = bytes.slice();
         const s = sig.slice();
-        const a = { name, hash, namedCurve, saltLength };
-        const key = await crypto.subtle.importKey('jwk', JSON.parse(jwkText), a, false, ['verify']);
+        const { alg: a, jwk: j } = imported[handle];
+        const key = await crypto.subtle.importKey('jwk', j, a, false, ['verify']);
         return crypto.subtle.verify(a, key, s, input);
       };
     }
