@@ -31,8 +31,8 @@ use crate::jws::parse_compact_jws;
 use crate::transaction::{check_return_to, storage_key, LoginTransaction, LIFETIME_SECONDS, STORAGE_PREFIX};
 use crate::types::{AccessToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, State};
 
-/// An unknown `kid` triggers one JWKS refetch, unless the cached set is younger than this (seconds):
-/// key rotation works, and a stream of bad tokens cannot make the client hammer the jwks_uri.
+/// An unknown `kid` triggers one JWKS refetch, and refetches are at least this far apart (seconds): key
+/// rotation works, and a stream of bad tokens cannot make the client hammer the jwks_uri.
 pub const JWKS_REFETCH_INTERVAL: f64 = 5.0;
 
 pub struct CallbackResult {
@@ -45,7 +45,12 @@ pub struct Client<H: Host> {
     pub config: Config,
     verifier: IdTokenVerifier,
     metadata: RefCell<Option<Rc<ProviderMetadata>>>,
-    jwks: RefCell<Option<(Rc<Jwks>, f64)>>,
+    jwks: RefCell<Option<Rc<Jwks>>>,
+    /// When the JWKS was last refetched for an unknown `kid` (never: -∞).
+    last_jwks_refetch: Cell<f64>,
+    /// The JWKS request was started before the token request (`prefetch`): the set it brings may
+    /// predate the token.
+    jwks_prefetched: Cell<bool>,
     pub(crate) session: RefCell<Option<Session>>,
     /// This tab's place in the cross-tab order of session states (see `session.rs`).
     pub(crate) generation: Cell<u64>,
@@ -76,6 +81,8 @@ impl<H: Host> Client<H> {
             verifier,
             metadata: RefCell::new(None),
             jwks: RefCell::new(None),
+            last_jwks_refetch: Cell::new(f64::NEG_INFINITY),
+            jwks_prefetched: Cell::new(false),
             session: RefCell::new(None),
             generation: Cell::new(0),
             flight: RefCell::new(None),
@@ -103,7 +110,7 @@ impl<H: Host> Client<H> {
 
     async fn jwks(&self, meta: &ProviderMetadata, refresh: bool) -> Result<Rc<Jwks>> {
         if !refresh {
-            if let Some((k, _)) = self.jwks.get_ref().as_ref() {
+            if let Some(k) = self.jwks.get_ref().as_ref() {
                 return Ok(k.clone());
             }
         }
@@ -112,7 +119,7 @@ impl<H: Host> Client<H> {
             return fail(HttpError, "the jwks_uri did not answer 200");
         }
         let jwks = Rc::new(Jwks::from_response(&res.body)?);
-        *self.jwks.get_mut_ref() = Some((jwks.clone(), self.host.now()));
+        *self.jwks.get_mut_ref() = Some(jwks.clone());
         Ok(jwks)
     }
 
@@ -203,6 +210,7 @@ impl<H: Host> Client<H> {
         if self.jwks.get_ref().is_none() {
             // The keys are needed right after the token response: fetch them during the code exchange.
             self.host.prefetch(&meta.jwks_uri);
+            self.jwks_prefetched.set(true);
         }
         if self.config.trace {
             let mut p = String::from("{\"code\":");
@@ -272,11 +280,16 @@ impl<H: Host> Client<H> {
         let jws = parse_compact_jws(token, &meta.id_token_signing_alg_values_supported)?;
         let kid = jws.kid.as_deref();
 
-        let had_cache = self.jwks.get_ref().as_ref().map(|(_, at)| *at);
+        // A set fetched right here, after the token arrived, is the provider's current one.
+        let fetched_now = self.jwks.get_ref().is_none() && !self.jwks_prefetched.replace(false);
         let mut jwks = self.jwks(meta, false).await?;
-        if jwks.candidates(jws.alg, kid).is_empty() {
-            // Key rotation (Core §10.1.1): one refetch, unless the set we have was just fetched.
-            if had_cache.is_some_and(|at| self.host.now() - at >= JWKS_REFETCH_INTERVAL) {
+        if jwks.candidates(jws.alg, kid).is_empty() && !fetched_now {
+            // Key rotation (Core §10.1.1): the provider may have published the key after our copy was
+            // made — even while this very token was issued, when the JWKS was fetched during the code
+            // exchange. One refetch, unless another one was made within the interval.
+            let now = self.host.now();
+            if now - self.last_jwks_refetch.get() >= JWKS_REFETCH_INTERVAL {
+                self.last_jwks_refetch.set(now);
                 jwks = self.jwks(meta, true).await?;
             }
         }

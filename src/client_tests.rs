@@ -425,6 +425,19 @@ fn an_unknown_kid_refetches_the_jwks_once() {
 }
 
 #[test]
+fn a_key_rotated_right_after_the_jwks_was_fetched_is_found() {
+    let c = client();
+    let meta = block_on(c.metadata()).ok().unwrap();
+    let at = AccessToken::new("AT-1");
+    assert!(block_on(c.verify_id_token(&meta, &id_token("k1", &claims("n")), Some(&Nonce::new("n")), &at)).is_ok());
+    // Same instant: the provider starts signing with k2 (OIDF signing-key-rotation-just-before-signing).
+    c.host.routes.borrow_mut().insert("https://op.example/jwks".into(), (200, jwks_json(&["k2"])));
+    assert!(block_on(c.verify_id_token(&meta, &id_token("k2", &claims("n")), Some(&Nonce::new("n")), &at)).is_ok());
+    let jwks_gets = c.host.log.borrow().iter().filter(|l| l.starts_with("GET") && l.ends_with("/jwks")).count();
+    assert_eq!(jwks_gets, 2, "the first fetch, then one refetch");
+}
+
+#[test]
 fn a_key_webcrypto_refuses_does_not_hide_a_good_one() {
     let c = client();
     let bad = format!(r#"{{"kty":"RSA","kid":"k1","n":"{}","e":"AQAC"}}"#, rsa_n(256));
