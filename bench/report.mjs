@@ -168,6 +168,21 @@ export function writeReport({ quick, command, seconds, date, counts, machine, bu
     }
     L.push('');
   };
+  // oidc-wasm's phases, median over the loads (only when the run recorded them).
+  function phaseTable(timelines, phases, title) {
+    if (!timelines?.length) return;
+    L.push(`Where oidc-wasm's time goes — ${title}; median over ${timelines.length} loads:`);
+    L.push('');
+    L.push('| phase | median | min–max |');
+    L.push('|---|---:|---:|');
+    for (const [name, f] of phases) {
+      const v = timelines.map(f).filter((x) => typeof x === 'number' && Number.isFinite(x));
+      if (!v.length) continue;
+      const s = stats(v);
+      L.push(`| ${name} | ${ms(s.median)} | ${s.min.toFixed(1)}–${s.max.toFixed(1)} |`);
+    }
+    L.push('');
+  }
   L.push('## 2. Cold start');
   L.push('');
   L.push(`From navigation start to "client ready", median of ${counts.rounds} page loads each, every load in a new browser context`);
@@ -177,6 +192,14 @@ export function writeReport({ quick, command, seconds, date, counts, machine, bu
   L.push('`processDiscoveryResponse`; auth0-spa-js after `createAuth0Client` (it has no discovery: its endpoints are hard-coded).');
   L.push('');
   timingTable(cold, coldAnchor);
+  phaseTable(results.timelines?.cold, [
+    ['page → bundle loaded (app.js)', (t) => t.app?.[1]],
+    ['bundle loaded → wasm requested', (t) => t.wasm && t.app && t.wasm[0] - t.app[1]],
+    ['wasm request (start → last byte)', (t) => t.wasm && t.wasm[1] - t.wasm[0]],
+    ['discovery request (sent while the wasm loads)', (t) => t.discovery && t.discovery[1] - t.discovery[0]],
+    ['last of wasm and discovery → ready (instantiate, core, tabs)', (t) => t.wasm && t.discovery && t.ready - Math.max(t.wasm[1], t.discovery[1])],
+    ['ready', (t) => t.ready],
+  ], 'cold start: its requests from the page\'s resource timing, ms from navigation start unless a span');
 
   L.push('## 3. Callback');
   L.push('');
@@ -191,6 +214,15 @@ export function writeReport({ quick, command, seconds, date, counts, machine, bu
     sep: '---|---|',
     row: (lib) => ` ${SIGNATURE[lib]} | ${Object.entries(results.callbackRequests[lib]).map(([k, n]) => `${k} ${Number.isInteger(n) ? n : n.toFixed(1)}`).join(', ')} |`,
   });
+  phaseTable(results.timelines?.callback, [
+    ['first script → wasm ready in cache (last byte)', (t) => t.wasm && t.wasm[1] - t.t0],
+    ['discovery request', (t) => t.discovery && t.discovery[1] - t.discovery[0]],
+    ['first script → token request sent', (t) => t.token && t.token[0] - t.t0],
+    ['token request (the OP issuing the tokens)', (t) => t.token && t.token[1] - t.token[0]],
+    ['JWKS request (sent during the token request)', (t) => t.jwks && t.jwks[1] - t.jwks[0]],
+    ['token response → user (verification, session)', (t) => t.token && t.user - t.token[1]],
+    ['first script → user', (t) => t.user - t.t0],
+  ], 'callback: the same phases on the redirect page, ms');
   if (cbVerifying) {
     L.push(`Among the anchors that verify the signature, the fastest is ${cbVerifying} (${ms(cb[cbVerifying].median)}): oidc-wasm is at ${ratio(cb['oidc-wasm'].median / cb[cbVerifying].median)} of it.`);
     L.push('');

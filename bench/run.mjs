@@ -87,7 +87,17 @@ async function newContext() {
 const waitBench = (page, key) => page.waitForFunction((k) => window.__bench?.[k] !== undefined || window.__bench?.error !== undefined, key)
   .then(() => page.evaluate(() => window.__bench?.error)).then((err) => { if (err) throw new Error(err); });
 
-const results = { coldStart: {}, callback: {}, callbackRequests: {}, verify: null, fetch: null, storms: [] };
+const results = { coldStart: {}, callback: {}, callbackRequests: {}, timelines: { cold: [], callback: [] }, verify: null, fetch: null, storms: [] };
+// Where oidc-wasm's time goes on a page: its requests from the page's resource timing (ms from navigation
+// start; cross-origin entries keep startTime and responseEnd), the first script, ready and user.
+const timeline = (page) => page.evaluate(() => {
+  const entry = (re) => performance.getEntriesByType('resource').find((e) => re.test(new URL(e.name).pathname));
+  const span = (re) => { const e = entry(re); return e ? [e.startTime, e.responseEnd] : null; };
+  return {
+    t0: window.__t0, app: span(/app\.js$/), wasm: span(/\.wasm$/), discovery: span(/openid-configuration$/),
+    token: span(/\/token$/), jwks: span(/\/jwks$/), ready: window.__bench.ready, user: window.__bench.user ?? null,
+  };
+});
 try {
   // 2. Cold start: a fresh context (empty HTTP cache, no compiled-code cache) per page load.
   if (want('cold')) log(`cold start: ${ROUNDS} page loads per library`);
@@ -99,6 +109,7 @@ try {
       await page.goto(`${app.origin}/${lib}/`);
       await waitBench(page, 'ready');
       results.coldStart[lib].push(await page.evaluate(() => window.__bench.ready));
+      if (lib === 'oidc-wasm') results.timelines.cold.push(await timeline(page));
       await context.close();
     }
   }
@@ -119,6 +130,7 @@ try {
       const b = await page.evaluate(() => ({ ms: window.__bench.user - window.__t0, name: window.__bench.name, api: window.__bench.api }));
       if (b.name !== 'Bench User' || b.api !== 200) throw new Error(`${lib}: callback gave name ${b.name}, API status ${b.api}`);
       results.callback[lib].push(b.ms);
+      if (lib === 'oidc-wasm') results.timelines.callback.push(await timeline(page));
       for (const [k, v] of Object.entries(op.counters)) {
         const d = v - (before[k] ?? 0);
         if (d && !/^(authorization|interaction)/.test(k)) results.callbackRequests[lib][k] = (results.callbackRequests[lib][k] ?? 0) + d;
