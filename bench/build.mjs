@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { buildFloor } from './size-floor.mjs';
 
 export const LIBS = ['oidc-wasm', 'oidc-client-ts', 'auth0-spa-js', 'oauth4webapi'];
 
@@ -71,5 +72,13 @@ export function buildAll(root, log = console.log) {
   copyFileSync(core.wasm, join(out, 'verify', 'core.wasm'));
   esbuild(root, ['bench/pages/verify.js', '--bundle', '--minify', '--format=esm', '--outfile=bench/out/verify/app.js', `--alias:oidc-wasm-core=${core.glue}`]);
 
-  return { sizes, breakdown, shippedWasm, unoptimizedWasm, coreHook: core.hook };
+  // 4. The size floor: the protocol steps alone (bench/size-floor.mjs).
+  let floor;
+  try {
+    floor = buildFloor(root, log);
+  } catch (e) {
+    floor = { error: String(e?.message ?? e).split('\n')[0] };
+  }
+
+  return { sizes, breakdown, shippedWasm, unoptimizedWasm, coreHook: core.hook, floor };
 }
