@@ -289,7 +289,12 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
 
     async fetchWithToken(input: RequestInfo | URL, init?: RequestInit) {
       const request = new Request(input, init);
-      const headers: [string, string?] | undefined = await track(core.authorization(request.url, request.method));
+      // A valid Bearer token (or a URL off the API origins) comes back at once; a refresh or a DPoP proof
+      // is awaited.
+      const ready: string | null | undefined = core.authorizationNow(request.url);
+      const headers: [string, string?] | undefined = ready === null
+        ? await track(core.authorization(request.url, request.method))
+        : ready === undefined ? undefined : [ready];
       if (headers === undefined) return fetch(request);
       // A streamed body can be sent once only; anything else is kept for one retry.
       const streamed = typeof ReadableStream !== 'undefined' && init?.body instanceof ReadableStream;

@@ -543,6 +543,22 @@ fn invalid_grant_ends_the_session_everywhere() {
 }
 
 #[test]
+fn a_fresh_token_is_ready_without_waiting() {
+    assert_eq!(client().authorization_ready("https://api.example/x"), None, "signed out: the async path says so");
+    let c = signed_in();
+    assert_eq!(c.authorization_ready("https://api.example/x"), Some(Some("Bearer AT-1".into())));
+    assert_eq!(c.authorization_ready("https://elsewhere.example/x"), Some(None), "no token off the API origins");
+    c.host.now.set(NOW + 271.0); // expires_in 300, refresh margin 30
+    assert_eq!(c.authorization_ready("https://api.example/x"), None, "a refresh is due: the async path");
+    assert!(refresh_posts(&c).is_empty(), "the fast path never refreshes");
+    let d = client_with(r#","dpop":true"#);
+    let (state, nonce) = start_login(&d);
+    *d.host.token_response.borrow_mut() = (200, dpop_token_body(&id_token("k1", &claims(&nonce))));
+    block_on(d.handle_callback(&callback_url(&state))).ok().unwrap();
+    assert_eq!(d.authorization_ready("https://api.example/x"), None, "DPoP: each request needs its proof");
+}
+
+#[test]
 fn a_failing_token_endpoint_keeps_the_session_while_the_token_is_valid() {
     let c = signed_in();
     c.host.now.set(NOW + 290.0);

@@ -282,6 +282,24 @@ impl<H: Host> Client<H> {
     /// The headers for a request `method url`: `Authorization` (and, with DPoP, the `DPoP` proof bound
     /// to this request and token), or `None` when `url` is not on an allowed API origin (then the
     /// request goes without the token).
+    /// `authorization_for` without waiting, when nothing needs to wait: `Some(None)` for a URL off the API
+    /// origins, `Some(Some(header))` for a Bearer token valid beyond the refresh margin (the same test as
+    /// `ensure_fresh`). `None` when a refresh, a DPoP proof or an error is due: then `authorization_for`.
+    pub fn authorization_ready(&self, url: &str) -> Option<Option<String>> {
+        if !bearer::origin_allowed(url, &self.config.api_origins) {
+            return Some(None);
+        }
+        if self.config.dpop {
+            return None; // a proof is signed per request, by WebCrypto
+        }
+        let session = self.session.get_ref();
+        let s = session.as_ref()?;
+        if s.expires_at.is_some_and(|e| self.host.now() >= e - self.config.refresh_margin) {
+            return None;
+        }
+        Some(Some(bearer::authorization_header(&s.tokens.access_token, false)))
+    }
+
     pub async fn authorization_for(&self, url: &str, method: &str) -> Result<Option<(String, Option<String>)>> {
         if !bearer::origin_allowed(url, &self.config.api_origins) {
             return Ok(None);

@@ -323,6 +323,17 @@ impl Core {
         })
     }
 
+    /// The header for `url` when nothing has to wait: a string, `undefined` for a URL off the API origins,
+    /// or `null` when `authorization` (refresh, DPoP proof, error) must be awaited instead.
+    #[wasm_bindgen(js_name = authorizationNow)]
+    pub fn authorization_now(&self, url: &str) -> JsValue {
+        match self.inner.authorization_ready(url) {
+            None => JsValue::NULL,
+            Some(None) => JsValue::UNDEFINED,
+            Some(Some(header)) => JsValue::from_str(&header),
+        }
+    }
+
     /// After a 401: resolves to whether to retry once (a refresh happened, a newer token exists, or a
     /// resource server asked for a DPoP nonce).
     #[wasm_bindgen(js_name = afterUnauthorized)]
