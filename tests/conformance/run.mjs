@@ -16,7 +16,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync }
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/chromium.mjs';
 import { CASES, CLIENT_ID, DEFAULT_FLOW, SUB, caseByName } from './cases.mjs';
 import { startHostileOp } from './hostile-op.mjs';
 import { startApp } from './app/server.mjs';
@@ -24,12 +24,6 @@ import { startApp } from './app/server.mjs';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CASE_TIMEOUT_MS = 15_000;
 const RESPONSE_PARAMS = ['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
-
-const CHROMIUM_ARGS = [
-  '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-sandbox',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-];
 
 /** Codes that refuse the authorization response itself: the token endpoint must not be called. */
 const PRE_TOKEN_CODES = ['state_missing', 'state_unknown', 'transaction_expired', 'iss_missing', 'iss_mismatch', 'authorization_error', 'callback_invalid'];
@@ -210,12 +204,7 @@ export async function runConformance({ only, concurrency = Number(process.env.CO
     },
   });
   op = await startHostileOp({ appOrigin: app.origin });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: [...CHROMIUM_ARGS, ...(process.env.CONFORMANCE_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean)],
-    timeout: 30_000,
-  });
+  const browser = await launchChromium({ extraArgs: (process.env.CONFORMANCE_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean), timeout: 30_000 });
   const results = new Array(cases.length);
   try {
     // The cases that wait for the JWKS cache to age go first, so their waits overlap the others.

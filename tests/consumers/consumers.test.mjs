@@ -30,7 +30,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/chromium.mjs';
 import { accountClaims, startProvider } from '../op/provider.mjs';
 import { startStaticServer } from '../../examples/plain/serve.mjs';
 
@@ -42,12 +42,6 @@ const enabled = (name) => !ONLY || ONLY.has(name);
 
 const MINUTE = 60_000;
 const T = { pack: 2 * MINUTE, install: 4 * MINUTE, build: 2 * MINUTE, tsc: 2 * MINUTE, signIn: 45_000, step: 15_000, devServer: MINUTE };
-
-const CHROMIUM_ARGS = [
-  '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-sandbox',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-];
 
 // The apps: where their sources are (copied without node_modules and build output), how they are built,
 // what is served, and who signs in. Their redirect URI is /callback.
@@ -351,12 +345,7 @@ before(async () => {
     })),
   });
   for (const s of Object.values(servers)) s.configure?.({ connectSrc: [op.issuer] });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: 30_000,
-  });
+  browser = await launchChromium({ timeout: 30_000 });
 }, { timeout: T.pack * 2 });
 
 after(async () => {

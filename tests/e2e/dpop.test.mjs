@@ -17,38 +17,29 @@
 // the OP). Token responses and the page's requests are captured with Playwright; tokens are compared,
 // never printed (assertion messages name a token or show a SHA-256 fingerprint). On failure, screenshots
 // go to tests/e2e/artifacts/dpop-*.png.
-// Environment: CHROMIUM (browser binary, default /usr/bin/chromium); E2E_APP_ROOT (a directory holding
-// dist/ and examples/flow-explorer/ to serve instead of this repository).
+// Environment: CHROMIUM and E2E_APP_ROOT, as tests/e2e/support.mjs describes.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import {
   calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT,
 } from 'jose';
-import { fingerprint, SAMPLE_API_SCOPE, startProvider } from '../op/provider.mjs';
-import { startApp } from '../../examples/server.mjs';
+import { fingerprint, SAMPLE_API_SCOPE } from '../op/provider.mjs';
 import { startApi } from '../../examples/api/server.mjs';
+import {
+  assertNoSecrets, assertStorageHoldsNoSecret, callSdk, captureTokenResponses, codeExchange,
+  describeOutcome as describeSdkOutcome, dumpStorage, lastTokenResponse, loginAtProvider, openSignedOut, refreshGrant,
+  screenshotOnFailure, signInThroughProvider, startAppWithProvider, startBrowser, waitForOutcome,
+} from './support.mjs';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const APP_ROOT = process.env.E2E_APP_ROOT ? resolve(process.env.E2E_APP_ROOT) : REPO;
-const ARTIFACTS = join(REPO, 'tests', 'e2e', 'artifacts');
 const CLIENT_ID = 'dpop-e2e';
 // Generous but bounded: the machine may be shared with builds and other browsers.
 const STEP_TIMEOUT = 20_000;
 const TEST_TIMEOUT = 120_000;
 const API_SCOPE = `openid profile email ${SAMPLE_API_SCOPE}`;
-
-const CHROMIUM_ARGS = [
-  '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-sandbox',
-  // Nothing outside loopback (the provider's dev pages @import a web font; there is no internet here).
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-];
+// What ends a page load here: a reload may end signed out.
+const ANY_STATE = ['signed-in', 'signed-out', 'error'];
 
 let op;
 let api;
@@ -56,7 +47,6 @@ let app;
 let browser;
 let tokenEndpoint;
 let userinfoEndpoint;
-const contexts = new Set();
 
 const sha256 = (text) => createHash('sha256').update(text).digest('base64url');
 const keyName = (suffix) => `oidc-wasm|${op.issuer}|${CLIENT_ID}|${suffix}`;
@@ -74,66 +64,26 @@ function configure({ dpop = true, persistSession, scope = API_SCOPE } = {}) {
   });
 }
 
-async function screenshotOnFailure(pages, name, fn) {
-  try {
-    return await fn();
-  } catch (err) {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    for (const [i, page] of pages().entries()) {
-      try {
-        const file = join(ARTIFACTS, `dpop-${name}${i ? `-tab${i + 1}` : ''}.png`);
-        await page.screenshot({ path: file, fullPage: true, timeout: 5_000 });
-        console.error(`  screenshot: ${file}`);
-      } catch { /* the page may be gone */ }
-    }
-    throw err;
-  }
-}
-
 /**
  * A new browser context whose token-endpoint and API traffic is captured:
- *   tokenResponses  { grantType, status, body, proof, at } per POST to the token endpoint
+ *   tokenResponses  { grantType, status, body, proof, at, ... } per POST to the token endpoint
  *   apiRequests     { method, url, scheme, proof, status } per non-preflight request to the API
  * (proof: the DPoP header's value; only compared and decoded, never printed).
  */
 async function newContext() {
-  const context = await browser.newContext();
-  contexts.add(context);
-  context.setDefaultTimeout(STEP_TIMEOUT);
-  const tokenResponses = [];
+  const session = await browser.newContext({ stepTimeout: STEP_TIMEOUT });
   const apiRequests = [];
-  const consoleMessages = [];
-  context.on('response', (res) => {
+  session.context.on('response', (res) => {
     const req = res.request();
-    if (res.url() === tokenEndpoint && req.method() === 'POST') {
-      const grantType = new URLSearchParams(req.postData() ?? '').get('grant_type');
-      const entry = { grantType, status: res.status(), body: null, proof: null, at: Date.now() };
-      tokenResponses.push(entry);
-      entry.ready = Promise.all([
-        res.json().then((body) => { entry.body = body; }, () => {}),
-        req.allHeaders().then((h) => { entry.proof = h.dpop ?? null; }, () => {}),
-      ]);
-    } else if (res.url().startsWith(`${api.origin}/`) && req.method() !== 'OPTIONS') {
-      const entry = { method: req.method(), url: res.url(), scheme: null, proof: null, status: res.status() };
-      apiRequests.push(entry);
-      entry.ready = req.allHeaders().then((h) => {
-        entry.scheme = (h.authorization ?? '').split(' ')[0] || null;
-        entry.proof = h.dpop ?? null;
-      }, () => {});
-    }
+    if (!res.url().startsWith(`${api.origin}/`) || req.method() === 'OPTIONS') return;
+    const entry = { method: req.method(), url: res.url(), scheme: null, proof: null, status: res.status() };
+    apiRequests.push(entry);
+    entry.ready = req.allHeaders().then((h) => {
+      entry.scheme = (h.authorization ?? '').split(' ')[0] || null;
+      entry.proof = h.dpop ?? null;
+    }, () => {});
   });
-  const watch = (page) => {
-    page.on('console', (msg) => consoleMessages.push(`${msg.type()}: ${msg.text()}`));
-    page.on('pageerror', (err) => consoleMessages.push(`pageerror: ${err.message}`));
-  };
-  context.on('page', watch);
-  const pages = [];
-  const newTab = async () => {
-    const page = await context.newPage();
-    pages.push(page);
-    return page;
-  };
-  return { context, tokenResponses, apiRequests, consoleMessages, newTab, pages: () => pages };
+  return { ...session, tokenResponses: captureTokenResponses(session.context, tokenEndpoint), apiRequests };
 }
 
 /** Token responses of a grant type, bodies read. */
@@ -143,87 +93,19 @@ async function tokenResponsesOf(session, grantType) {
   return matching;
 }
 
-async function lastTokenResponse(session, grantType) {
-  const last = (await tokenResponsesOf(session, grantType)).at(-1);
-  assert.ok(last, `a ${grantType} token response was captured`);
-  return last;
-}
-
-async function waitForOutcome(page) {
-  await page.waitForSelector('body[data-state="signed-in"], body[data-state="signed-out"], body[data-state="error"]');
-  return page.evaluate(() => document.body.dataset.state);
-}
-
 /** From the app's start page through the provider's login (and consent) pages; returns the code exchange. */
 async function signIn(session, page, username) {
-  await page.goto(app.url);
-  await page.waitForSelector('body[data-state="signed-out"]');
-  await page.click('#sign-in:not([disabled])');
-  await page.waitForURL((u) => u.origin === new URL(op.issuer).origin && u.pathname.startsWith('/interaction/'));
-  await page.fill('input[name="login"]', username);
-  await page.fill('input[name="password"]', 'any-password');
-  await page.click('button[type="submit"]');
-  await page.waitForURL((u) => u.origin === app.origin || (u.pathname.startsWith('/interaction/') && u.search === ''));
-  if (new URL(page.url()).origin !== app.origin) {
-    await page.waitForSelector('button:has-text("Continue")');
-    await page.click('button:has-text("Continue")');
-  }
-  const outcome = await waitForOutcome(page);
-  if (outcome !== 'signed-in') {
-    const text = await page.textContent('#error-text');
-    assert.fail(`sign-in ended in ${outcome}: ${text}`);
-  }
-  const exchange = await lastTokenResponse(session, 'authorization_code');
-  assert.equal(exchange.status, 200, 'the code exchange succeeded');
-  for (const field of ['access_token', 'refresh_token', 'id_token']) {
-    assert.equal(typeof exchange.body?.[field], 'string', `the token response has ${field}`);
-  }
-  return exchange;
+  await signInThroughProvider(page, { app, op, username, states: ANY_STATE });
+  return codeExchange(session.tokenResponses);
 }
 
-/**
- * Runs `window.__oidc[method](...args)` in the page, bounded in time: { ok: true, value } or
- * { ok: false, code, name, message } or { timedOut: true }. fetchWithToken gives { status, body, challenge, nonce }.
- */
-function sdk(page, method, ...args) {
-  return page.evaluate(async ([method, args, limit]) => {
-    const run = async () => {
-      try {
-        const value = await window.__oidc[method](...args);
-        if (value instanceof Response) {
-          return {
-            ok: true,
-            value: {
-              status: value.status,
-              body: await value.text(),
-              challenge: value.headers.get('WWW-Authenticate'),
-              nonce: value.headers.get('DPoP-Nonce'),
-            },
-          };
-        }
-        return { ok: true, value: value ?? null };
-      } catch (e) {
-        return { ok: false, code: e?.code ?? null, name: e?.name ?? null, message: String(e?.message ?? e) };
-      }
-    };
-    return Promise.race([run(), new Promise((r) => setTimeout(() => r({ timedOut: true }), limit))]);
-  }, [method, args, STEP_TIMEOUT]);
-}
-
-function describeOutcome(r) {
-  if (r.timedOut) return `no answer within ${STEP_TIMEOUT} ms`;
-  if (!r.ok) return `rejected ${r.code ?? r.name}: ${r.message}`;
-  return `resolved ${JSON.stringify({ ...r.value, body: r.value?.body?.slice?.(0, 200) })}`;
-}
+const sdk = (page, method, ...args) => callSdk(page, STEP_TIMEOUT, method, ...args);
+const describeOutcome = (r) => describeSdkOutcome(r, STEP_TIMEOUT);
 
 async function apiCall(page, path = '/me', init) {
   const r = await sdk(page, 'fetchWithToken', `${api.url}${path}`, ...(init ? [init] : []));
   assert.ok(r.ok, `fetchWithToken(${api.url}${path}) ${describeOutcome(r)}`);
   return r.value;
-}
-
-async function events(page) {
-  return page.evaluate(() => window.__oidcEvents.map((e) => e.type));
 }
 
 /** A DPoP proof made in this process with `key` (the attacker's own key pair). */
@@ -249,13 +131,8 @@ function stolenNonce(res) {
 }
 
 /** A refresh-token grant straight to the OP, as a thief holding the refresh token would send it. */
-async function stolenRefresh(refreshToken, proof) {
-  const res = await fetch(tokenEndpoint, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(proof && { DPoP: proof }) },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: CLIENT_ID }),
-  });
-  return { status: res.status, body: await res.json() };
+function stolenRefresh(refreshToken, proof) {
+  return refreshGrant(tokenEndpoint, { clientId: CLIENT_ID, refreshToken, proof });
 }
 
 /** Checks a DPoP proof's header and claims; returns its key's RFC 7638 thumbprint. */
@@ -275,84 +152,6 @@ async function checkProofShape(proof, { htm, htu, accessToken, label }) {
   if (accessToken) assert.equal(claims.ath, sha256(accessToken), `${label}: ath = base64url(SHA-256(access token))`);
   else assert.equal(claims.ath, undefined, `${label}: no ath`);
   return calculateJwkThumbprint(header.jwk);
-}
-
-/** Every database and store of IndexedDB, as data: CryptoKeys described, binary as base64. */
-function dumpBrowserStorage(page) {
-  return page.evaluate(async () => {
-    const b64 = (u8) => {
-      let s = '';
-      for (const b of u8) s += String.fromCharCode(b);
-      return btoa(s);
-    };
-    const enc = (v) => {
-      if (typeof CryptoKey !== 'undefined' && v instanceof CryptoKey) {
-        return { $cryptoKey: { type: v.type, extractable: v.extractable, algorithm: { ...v.algorithm }, usages: v.usages } };
-      }
-      if (v instanceof ArrayBuffer) return { $bytes: b64(new Uint8Array(v)) };
-      if (ArrayBuffer.isView(v)) return { $bytes: b64(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
-      if (v instanceof Blob) return { $blob: v.size };
-      if (Array.isArray(v)) return v.map(enc);
-      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, enc(x)]));
-      return v;
-    };
-    const entries = (storage) => Object.fromEntries(Array.from({ length: storage.length }, (_, i) => {
-      const key = storage.key(i);
-      return [key, storage.getItem(key)];
-    }));
-    const databases = [];
-    for (const info of (await indexedDB.databases?.()) ?? []) {
-      const db = await new Promise((res, rej) => {
-        const req = indexedDB.open(info.name);
-        req.onsuccess = () => res(req.result);
-        req.onerror = () => rej(req.error);
-      });
-      const stores = {};
-      for (const storeName of db.objectStoreNames) {
-        stores[storeName] = await new Promise((res, rej) => {
-          const tx = db.transaction(storeName, 'readonly');
-          const values = tx.objectStore(storeName).getAll();
-          const keys = tx.objectStore(storeName).getAllKeys();
-          tx.oncomplete = () => res(keys.result.map((k, i) => ({ key: enc(k), value: enc(values.result[i]) })));
-          tx.onerror = () => rej(tx.error);
-        });
-      }
-      db.close();
-      databases.push({ name: info.name, version: info.version, stores });
-    }
-    return {
-      localStorage: entries(localStorage),
-      sessionStorage: entries(sessionStorage),
-      indexedDB: databases,
-      documentCookie: document.cookie,
-      cacheNames: 'caches' in self ? await caches.keys() : [],
-      windowName: window.name,
-    };
-  });
-}
-
-/** All `$bytes` blobs of a dump, decoded. */
-function binaries(value, out = []) {
-  if (Array.isArray(value)) value.forEach((v) => binaries(v, out));
-  else if (value && typeof value === 'object') {
-    if (typeof value.$bytes === 'string') out.push(Buffer.from(value.$bytes, 'base64'));
-    else Object.values(value).forEach((v) => binaries(v, out));
-  }
-  return out;
-}
-
-/** Fails if a secret occurs in `place` as text, or in any binary value as UTF-8 or UTF-16 bytes. */
-function assertNoSecrets(place, value, secrets) {
-  const text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
-  const blobs = binaries(value);
-  for (const [name, secret] of Object.entries(secrets)) {
-    if (typeof secret !== 'string' || secret.length < 8) continue;
-    assert.ok(!text.includes(secret), `the ${name} (${fingerprint(secret)}) was found in clear in ${place}`);
-    for (const blob of blobs) {
-      assert.ok(!blob.includes(Buffer.from(secret, 'utf8')), `the ${name} (${fingerprint(secret)}) was found as UTF-8 bytes in ${place}`);
-      assert.ok(!blob.includes(Buffer.from(secret, 'utf16le')), `the ${name} (${fingerprint(secret)}) was found as UTF-16 bytes in ${place}`);
-    }
-  }
 }
 
 /** The secrets of captured token responses: each token, and the signature part of each JWT. */
@@ -413,32 +212,18 @@ function sealedFingerprints(page, name) {
 }
 
 before(async () => {
-  if (!existsSync(join(APP_ROOT, 'dist', 'index.js'))) {
-    throw new Error(`${join(APP_ROOT, 'dist', 'index.js')} is missing: build the SDK first (node scripts/build.mjs)`);
-  }
-  app = await startApp({ root: APP_ROOT });
-  op = await startProvider({
-    clients: [{ client_id: CLIENT_ID, redirect_uris: [app.redirectUri], post_logout_redirect_uris: [app.url] }],
-    resourceServer: { accessTokenTTL: 3600 },
-    dpop: { requireNonce: false },
-  });
+  ({ app, op } = await startAppWithProvider(CLIENT_ID, { resourceServer: { accessTokenTTL: 3600 }, dpop: { requireNonce: false } }));
   api = await startApi({ issuer: op.issuer, allowedOrigins: [app.origin], dpop: 'required' });
   const meta = await (await fetch(`${op.issuer}/.well-known/openid-configuration`)).json();
   tokenEndpoint = meta.token_endpoint;
   userinfoEndpoint = meta.userinfo_endpoint;
   assert.ok(meta.dpop_signing_alg_values_supported?.includes('ES256'), 'the OP announces DPoP with ES256');
   configure();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: 30_000,
-  });
+  browser = await startBrowser({ timeout: 30_000 });
 }, { timeout: 30_000 });
 
 after(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
-  await browser?.close().catch(() => {});
+  await browser?.close();
   await Promise.allSettled([app?.close(), op?.close(), api?.close()]);
 }, { timeout: 30_000 });
 
@@ -446,7 +231,7 @@ describe('DPoP (RFC 9449): tokens bound to a non-extractable key', () => {
   test('sign-in binds the tokens to the key: dpop_jkt, a proof on the code exchange and refresh, token_type DPoP, cnf.jkt; the API answers 200', { timeout: TEST_TIMEOUT }, async (t) => {
     configure({ dpop: true });
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'bound', async () => {
+    await screenshotOnFailure(session.pages, 'dpop-bound', async () => {
       const page = await session.newTab();
       const authzBefore = op.requests.length;
       const tokensBefore = op.tokenRequests.length;
@@ -501,7 +286,7 @@ describe('DPoP (RFC 9449): tokens bound to a non-extractable key', () => {
       assert.ok(r.ok, `refresh() ${describeOutcome(r)}`);
       const refreshes = op.tokenRequests.slice(refreshBefore);
       assert.deepEqual(refreshes.map((x) => [x.grantType, x.status, x.dpop, x.dpopJkt, x.tokenType]), [['refresh_token', 200, true, jkt, 'DPoP']]);
-      const refreshed = await lastTokenResponse(session, 'refresh_token');
+      const refreshed = await lastTokenResponse(session.tokenResponses, 'refresh_token');
       await checkProofShape(refreshed.proof, { htm: 'POST', htu: tokenEndpoint, label: 'the refresh proof' });
       assert.equal(decodeJwt(refreshed.body.access_token).cnf?.jkt, jkt, 'the refreshed access token is bound to the same key');
       assert.equal((await apiCall(page)).status, 200, 'the API accepts the refreshed token');
@@ -512,7 +297,7 @@ describe('DPoP (RFC 9449): tokens bound to a non-extractable key', () => {
   test('a stolen access or refresh token is useless without the key: no proof, Bearer, another key\'s proof, a replayed proof → refused', { timeout: TEST_TIMEOUT }, async () => {
     configure({ dpop: true });
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'stolen', async () => {
+    await screenshotOnFailure(session.pages, 'dpop-stolen', async () => {
       const page = await session.newTab();
       const exchange = await signIn(session, page, 'mallory-victim');
       const token = exchange.body.access_token;
@@ -566,7 +351,7 @@ describe('DPoP (RFC 9449): tokens bound to a non-extractable key', () => {
   test('the DPoP private key is a non-extractable CryptoKey in IndexedDB; its public half is the bound key', { timeout: TEST_TIMEOUT }, async () => {
     configure({ dpop: true });
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'non-extractable', async () => {
+    await screenshotOnFailure(session.pages, 'dpop-non-extractable', async () => {
       const page = await session.newTab();
       const exchange = await signIn(session, page, 'kim');
       const info = await page.evaluate(async (name) => {
@@ -624,7 +409,7 @@ describe('DPoP (RFC 9449): tokens bound to a non-extractable key', () => {
   test('nonce challenges (RFC 9449 §8, §9) are met with exactly one retry, at the API and at the OP; a second challenge goes back to the caller', { timeout: TEST_TIMEOUT }, async (t) => {
     configure({ dpop: true });
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'nonce', async () => {
+    await screenshotOnFailure(session.pages, 'dpop-nonce', async () => {
       const page = await session.newTab();
       op.dpop.requireNonce = true;
       let exchange;
@@ -689,7 +474,7 @@ describe('DPoP (RFC 9449): tokens bound to a non-extractable key', () => {
     // Without the API's scope the access token is the OP's own, good for UserInfo.
     configure({ dpop: true, scope: 'openid profile email' });
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'userinfo', async () => {
+    await screenshotOnFailure(session.pages, 'dpop-userinfo', async () => {
       const page = await session.newTab();
       op.dpop.requireNonce = true;
       try {
@@ -729,7 +514,7 @@ describe('DPoP (RFC 9449): tokens bound to a non-extractable key', () => {
   test('a Bearer answer to a DPoP token request is refused as a downgrade (token_response_invalid)', { timeout: TEST_TIMEOUT }, async () => {
     configure({ dpop: true, persistSession: 'sealed' });
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'downgrade', async () => {
+    await screenshotOnFailure(session.pages, 'dpop-downgrade', async () => {
       // Between the page and the OP, something rewrites token_type: DPoP → Bearer.
       let rewritten = 0;
       await session.context.route((url) => url.href === tokenEndpoint, async (route) => {
@@ -743,32 +528,25 @@ describe('DPoP (RFC 9449): tokens bound to a non-extractable key', () => {
         return route.fulfill({ response, json: body });
       });
       const page = await session.newTab();
-      await page.goto(app.url);
-      await page.waitForSelector('body[data-state="signed-out"]');
-      await page.click('#sign-in:not([disabled])');
-      await page.waitForURL((u) => u.origin === new URL(op.issuer).origin && u.pathname.startsWith('/interaction/'));
-      await page.fill('input[name="login"]', 'dan');
-      await page.fill('input[name="password"]', 'any-password');
-      await page.click('button[type="submit"]');
-      await page.waitForURL((u) => u.origin === app.origin || (u.pathname.startsWith('/interaction/') && u.search === ''));
-      if (new URL(page.url()).origin !== app.origin) await page.click('button:has-text("Continue")');
-      assert.equal(await waitForOutcome(page), 'error', 'the callback ends in an error');
+      await openSignedOut(page, app);
+      await loginAtProvider(page, { app, op, username: 'dan' });
+      assert.equal(await waitForOutcome(page, ANY_STATE), 'error', 'the callback ends in an error');
       assert.ok(rewritten >= 1, 'the token response was rewritten');
       assert.equal(await page.getAttribute('#error', 'data-code'), 'token_response_invalid');
       assert.equal(await page.evaluate(() => window.__oidc.getUser()), null, 'nobody is signed in');
-      assert.equal(storeRecords(await dumpBrowserStorage(page), 'sealed').length, 0, 'nothing was sealed');
+      assert.equal(storeRecords(await dumpStorage(page), 'sealed').length, 0, 'nothing was sealed');
     });
   });
   test('a second tab gets the session by hand-off and signs its requests with the same key', { timeout: TEST_TIMEOUT }, async () => {
     configure({ dpop: true });
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'handoff', async () => {
+    await screenshotOnFailure(session.pages, 'dpop-handoff', async () => {
       const tab1 = await session.newTab();
       const exchange = await signIn(session, tab1, 'hana');
       const tokensBefore = op.tokenRequests.length;
       const tab2 = await session.newTab();
       await tab2.goto(app.url);
-      assert.equal(await waitForOutcome(tab2), 'signed-in', 'tab 2 is signed in through the hand-off');
+      assert.equal(await waitForOutcome(tab2, ANY_STATE), 'signed-in', 'tab 2 is signed in through the hand-off');
       assert.equal(op.tokenRequests.length, tokensBefore, 'the hand-off made no token request');
       const capturedBefore = session.apiRequests.length;
       assert.equal((await apiCall(tab2)).status, 200, 'the API answers tab 2');
@@ -787,7 +565,7 @@ describe('DPoP (RFC 9449): tokens bound to a non-extractable key', () => {
   }, async () => {
     configure({ dpop: true, scope: 'openid profile email' });
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'userinfo-nonce', async () => {
+    await screenshotOnFailure(session.pages, 'dpop-userinfo-nonce', async () => {
       const tab1 = await session.newTab();
       await signIn(session, tab1, 'ursula');
       op.dpop.requireNonce = true;
@@ -795,7 +573,7 @@ describe('DPoP (RFC 9449): tokens bound to a non-extractable key', () => {
         // Tab 2 has made no request to the OP yet: it knows no nonce.
         const tab2 = await session.newTab();
         await tab2.goto(app.url);
-        assert.equal(await waitForOutcome(tab2), 'signed-in', 'tab 2 is signed in through the hand-off');
+        assert.equal(await waitForOutcome(tab2, ANY_STATE), 'signed-in', 'tab 2 is signed in through the hand-off');
         const before = op.requests.length;
         const r = await sdk(tab2, 'getUserInfo');
         const calls = op.requests.slice(before).filter((x) => x.name === 'userinfo' && x.method !== 'OPTIONS');
@@ -817,7 +595,7 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
       api.dpop.mode = dpop ? 'required' : 'allowed';
       const session = await newContext();
       try {
-        await screenshotOnFailure(session.pages, `sealed-${dpop ? 'dpop' : 'bearer'}`, async () => {
+        await screenshotOnFailure(session.pages, `dpop-sealed-${dpop ? 'dpop' : 'bearer'}`, async () => {
           const page = await session.newTab();
           const exchange = await signIn(session, page, dpop ? 'sealed-dpop' : 'sealed-bearer');
           assert.equal(exchange.body.token_type, dpop ? 'DPoP' : 'Bearer');
@@ -825,7 +603,7 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
           const sealName = keyName('session');
 
           // Sealed right after sign-in: { iv, ciphertext }, holding the refresh token from the exchange.
-          let dump = await dumpBrowserStorage(page);
+          let dump = await dumpStorage(page);
           let sealed = storeRecords(dump, 'sealed');
           assert.deepEqual(sealed.map((r) => r.key), [sealName], 'one sealed record, under the app\'s name');
           assert.deepEqual(Object.keys(sealed[0].value).sort(), ['ciphertext', 'iv']);
@@ -846,7 +624,7 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
           const authzBefore = op.counters.authorization;
           const tokensBefore = op.tokenRequests.length;
           await page.reload();
-          assert.equal(await waitForOutcome(page), 'signed-in', 'signed in after the reload');
+          assert.equal(await waitForOutcome(page, ANY_STATE), 'signed-in', 'signed in after the reload');
           assert.equal(new URL(page.url()).origin, app.origin, 'no redirect to the OP');
           assert.equal(op.counters.authorization, authzBefore, 'no authorization request');
           const restored = op.tokenRequests.slice(tokensBefore);
@@ -855,14 +633,14 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
           assert.equal(restored[0].dpop, dpop, dpop ? 'with a DPoP proof' : 'without a proof');
           if (dpop) assert.equal(restored[0].dpopJkt, decodeJwt(exchange.body.access_token).cnf.jkt, 'by the same key as before the reload');
           assert.equal((await page.evaluate(() => window.__oidc.getUser()))?.sub, dpop ? 'sealed-dpop' : 'sealed-bearer');
-          const refreshed = await lastTokenResponse(session, 'refresh_token');
+          const refreshed = await lastTokenResponse(session.tokenResponses, 'refresh_token');
           const apiBefore = api.log.length;
           assert.equal((await apiCall(page)).status, 200, 'the API answers after the reload');
           assert.deepEqual(api.log.slice(apiBefore).map((e) => e.token), [fingerprint(refreshed.body.access_token)], 'with the refreshed access token');
 
           // The refresh replaced the sealed copy. oidc-provider rotates the refresh tokens of public
           // clients unless they are sender-constrained: with DPoP the same (key-bound) one comes back.
-          dump = await dumpBrowserStorage(page);
+          dump = await dumpStorage(page);
           sealed = storeRecords(dump, 'sealed');
           assert.equal(sealed.length, 1, 'still one sealed record');
           assert.notEqual(sealed[0].value.ciphertext.$bytes, firstCiphertext, 'sealed again after the refresh');
@@ -876,16 +654,8 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
           // document.cookie and the app origin's cookies, Cache Storage, window.name.
           const secrets = secretsOf([...await tokenResponsesOf(session, 'authorization_code'), ...await tokenResponsesOf(session, 'refresh_token')]);
           assert.ok(Object.keys(secrets).length >= 6, 'the tokens of the sign-in and of the refresh are known to the test');
-          assertNoSecrets('localStorage', dump.localStorage, secrets);
-          assertNoSecrets('sessionStorage', dump.sessionStorage, secrets);
-          for (const db of dump.indexedDB) {
-            for (const [store, records] of Object.entries(db.stores)) assertNoSecrets(`IndexedDB ${db.name}/${store}`, records, secrets);
-          }
+          assertStorageHoldsNoSecret(dump, secrets);
           assertNoSecrets('the sealed ciphertext', Buffer.from(sealed[0].value.ciphertext.$bytes, 'base64').toString('latin1'), secrets);
-          assertNoSecrets('document.cookie', dump.documentCookie, secrets);
-          assertNoSecrets('the cookies of the app origin', await session.context.cookies(app.origin), secrets);
-          assertNoSecrets('the Cache Storage names', dump.cacheNames, secrets);
-          assertNoSecrets('window.name', dump.windowName, secrets);
           assertNoSecrets('the console output', session.consoleMessages, secrets);
           t.diagnostic(`IndexedDB stores: ${dump.indexedDB.map((d) => `${d.name}{${Object.entries(d.stores).map(([s, r]) => `${s}:${r.length}`).join(', ')}}`).join(' ')}`);
 
@@ -893,7 +663,7 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
           const tab2 = await session.newTab();
           const beforeTab2 = op.tokenRequests.length;
           await tab2.goto(app.url);
-          assert.equal(await waitForOutcome(tab2), 'signed-in', 'a second tab is signed in');
+          assert.equal(await waitForOutcome(tab2, ANY_STATE), 'signed-in', 'a second tab is signed in');
           assert.ok(op.tokenRequests.length - beforeTab2 <= 1, 'with at most one token request');
           assert.deepEqual(op.tokenRequests.slice(tokensBefore).filter((r) => r.error).map((r) => r.error), [], 'no token request failed');
         });
@@ -910,7 +680,7 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
     api.dpop.mode = 'allowed';
     const session = await newContext();
     try {
-      await screenshotOnFailure(session.pages, 'sealed-two-tabs', async () => {
+      await screenshotOnFailure(session.pages, 'dpop-sealed-two-tabs', async () => {
         const first = await session.newTab();
         const exchange = await signIn(session, first, 'twin');
         await first.close(); // no open tab left to hand the session over
@@ -918,7 +688,7 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
         const authzBefore = op.counters.authorization;
         const [tab1, tab2] = [await session.newTab(), await session.newTab()];
         await Promise.all([tab1.goto(app.url), tab2.goto(app.url)]);
-        const outcomes = await Promise.all([waitForOutcome(tab1), waitForOutcome(tab2)]);
+        const outcomes = await Promise.all([waitForOutcome(tab1, ANY_STATE), waitForOutcome(tab2, ANY_STATE)]);
         const requests = op.tokenRequests.slice(tokensBefore);
         t.diagnostic(`token requests: ${JSON.stringify(requests.map((r) => [r.grantType, r.status, r.error]))}`);
         assert.deepEqual(requests.filter((r) => r.error).map((r) => r.error), [], 'no token request was refused');
@@ -938,10 +708,10 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
   test('logout clears the sealed record and a reload stays signed out; a refused refresh token (invalid_grant) clears it too', { timeout: TEST_TIMEOUT }, async (t) => {
     configure({ dpop: true, persistSession: 'sealed' });
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'sealed-logout', async () => {
+    await screenshotOnFailure(session.pages, 'dpop-sealed-logout', async () => {
       const page = await session.newTab();
       const exchange = await signIn(session, page, 'lou');
-      assert.equal(storeRecords(await dumpBrowserStorage(page), 'sealed').length, 1, 'sealed after sign-in');
+      assert.equal(storeRecords(await dumpStorage(page), 'sealed').length, 1, 'sealed after sign-in');
 
       // Logout: revocation (with a proof), then the OP's logout page, back to the app.
       const revocationsBefore = op.revocations.length;
@@ -952,16 +722,16 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
       t.diagnostic(`revocation requests carried a DPoP proof: ${revocations.map((r) => r.dpop).join(', ')}`);
       await page.click('button:has-text("Yes, sign me out")');
       await page.waitForURL((u) => u.origin === app.origin);
-      assert.equal(await waitForOutcome(page), 'signed-out');
-      assert.deepEqual(storeRecords(await dumpBrowserStorage(page), 'sealed'), [], 'the sealed record is gone');
+      assert.equal(await waitForOutcome(page, ANY_STATE), 'signed-out');
+      assert.deepEqual(storeRecords(await dumpStorage(page), 'sealed'), [], 'the sealed record is gone');
       const tokensBefore = op.tokenRequests.length;
       await page.reload();
-      assert.equal(await waitForOutcome(page), 'signed-out', 'a reload is signed out');
+      assert.equal(await waitForOutcome(page, ANY_STATE), 'signed-out', 'a reload is signed out');
       assert.equal(op.tokenRequests.length, tokensBefore, 'and made no token request');
 
       // Sign in again, then the OP stops accepting the refresh token (revoked behind the page's back).
       const second = await signIn(session, page, 'lou');
-      assert.equal(storeRecords(await dumpBrowserStorage(page), 'sealed').length, 1, 'sealed again');
+      assert.equal(storeRecords(await dumpStorage(page), 'sealed').length, 1, 'sealed again');
       const revoke = await fetch(`${op.issuer}/token/revocation`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -970,12 +740,12 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
       assert.equal(revoke.status, 200, 'revoked at the OP');
       const beforeReload = op.tokenRequests.length;
       await page.reload();
-      assert.equal(await waitForOutcome(page), 'signed-out', 'the reload ends signed out');
+      assert.equal(await waitForOutcome(page, ANY_STATE), 'signed-out', 'the reload ends signed out');
       assert.deepEqual(op.tokenRequests.slice(beforeReload).map((r) => [r.grantType, r.error]), [['refresh_token', 'invalid_grant']], 'one refresh, refused');
-      assert.deepEqual(storeRecords(await dumpBrowserStorage(page), 'sealed'), [], 'invalid_grant cleared the sealed record');
+      assert.deepEqual(storeRecords(await dumpStorage(page), 'sealed'), [], 'invalid_grant cleared the sealed record');
       const beforeSecondReload = op.tokenRequests.length;
       await page.reload();
-      assert.equal(await waitForOutcome(page), 'signed-out');
+      assert.equal(await waitForOutcome(page, ANY_STATE), 'signed-out');
       assert.equal(op.tokenRequests.length, beforeSecondReload, 'the next reload tries nothing: no loop');
     });
   });

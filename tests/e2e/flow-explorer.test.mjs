@@ -21,22 +21,19 @@
 // The screenshot goes to docs/flow-explorer.png only when every test passed (a failing run never
 // overwrites a good one); on failure a screenshot goes to tests/e2e/artifacts/ instead.
 // Secrets seen by the test are compared, never printed: failure messages name the secret and the place.
-// Environment: CHROMIUM (browser binary, default /usr/bin/chromium); E2E_APP_ROOT (a directory holding
-// dist/ and examples/flow-explorer/ to serve instead of this repository).
+// Environment: CHROMIUM and E2E_APP_ROOT, as tests/e2e/support.mjs describes.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { accountClaims, fingerprint, SAMPLE_API_SCOPE, startProvider } from '../op/provider.mjs';
-import { startApp } from '../../examples/server.mjs';
+import { dirname, join } from 'node:path';
+import { accountClaims, fingerprint, SAMPLE_API_SCOPE } from '../op/provider.mjs';
 import { startApi } from '../../examples/api/server.mjs';
+import {
+  assertNoSecrets, assertSignedIn, assertStorageHoldsNoSecret, captureTokenResponses, dumpStorage, lastTokenResponse,
+  loginAtProvider, openSignedOut, REPO, screenshotOnFailure, startAppWithProvider, startBrowser,
+} from './support.mjs';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const APP_ROOT = process.env.E2E_APP_ROOT ? resolve(process.env.E2E_APP_ROOT) : REPO;
-const ARTIFACTS = join(REPO, 'tests', 'e2e', 'artifacts');
 const SCREENSHOT = join(REPO, 'docs', 'flow-explorer.png');
 const CLIENT_ID = 'flow-explorer-e2e';
 const USERNAME = 'alice';
@@ -48,41 +45,27 @@ const STORED_LOGOUT = 'flow-explorer.trace.logout';
 // How the core shortens a token: a prefix, an ellipsis and the full length.
 const SHORTENED = /^(\S+)… \((\d+) chars\)$/;
 
-const CHROMIUM_ARGS = [
-  '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-sandbox',
-  // Nothing outside loopback (the provider's dev pages @import a web font; there is no internet here).
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-];
-
 let op;
 let api;
 let app;
 let browser;
-let context;
 let page;
 let screenshot = null; // taken after the API comparison; written to docs/ only if every test passed
 let failures = 0;
-const consoleMessages = [];
+let consoleMessages = [];
 // What the browser sent and received, captured from the network: the secrets the page must not show.
 const seen = {
   authorizationUrls: [],
   callbackUrls: [],
-  tokenResponses: [], // { grantType, status, body, form }
+  tokenResponses: [], // { grantType, form, status, body, ... }
 };
 
 /** Runs a test body; on failure counts it and saves a screenshot to tests/e2e/artifacts/. */
 async function step(name, fn) {
   try {
-    return await fn();
+    return await screenshotOnFailure(page, `flow-explorer-${name}`, fn);
   } catch (err) {
     failures += 1;
-    try {
-      mkdirSync(ARTIFACTS, { recursive: true });
-      const file = join(ARTIFACTS, `flow-explorer-${name}.png`);
-      await page?.screenshot({ path: file, fullPage: true, timeout: 5_000 });
-      console.error(`  screenshot: ${file}`);
-    } catch { /* the browser may be gone */ }
     throw err;
   }
 }
@@ -106,43 +89,27 @@ async function secrets() {
   return all;
 }
 
-/** Throws if any secret occurs in the haystack; the message names the secret and the place only. */
-function assertNoSecrets(place, haystack, all) {
-  const text = typeof haystack === 'string' ? haystack : JSON.stringify(haystack ?? null);
-  for (const [name, value] of Object.entries(all)) {
-    if (typeof value === 'string' && value.length >= 8 && text.includes(value)) {
-      assert.fail(`the ${name} was found in ${place}`);
-    }
-  }
-}
-
 /** The page's text (hidden parts too), its HTML, every attribute value, the trace it holds, and storage. */
 async function assertPageHoldsNoSecret(when) {
   const all = await secrets();
   assert.ok(Object.keys(all).length >= 4, 'the test captured the tokens, the code and the verifier');
-  const dump = await page.evaluate(() => {
+  const shown = await page.evaluate(() => {
     const attributes = [];
     for (const node of document.querySelectorAll('*')) {
       for (const attr of node.attributes) attributes.push(attr.value);
     }
-    const entries = (storage) => Object.fromEntries(Array.from({ length: storage.length }, (_, i) => [storage.key(i), storage.getItem(storage.key(i))]));
     return {
       text: document.documentElement.textContent,
       html: document.documentElement.outerHTML,
       attributes,
       trace: window.__oidcTrace ?? null,
-      sessionStorage: entries(sessionStorage),
-      localStorage: entries(localStorage),
-      href: location.href,
     };
   });
-  assertNoSecrets(`the page text ${when}`, dump.text, all);
-  assertNoSecrets(`the page HTML ${when}`, dump.html, all);
-  assertNoSecrets(`a DOM attribute ${when}`, dump.attributes, all);
-  assertNoSecrets(`the trace objects the page received ${when}`, dump.trace, all);
-  assertNoSecrets(`sessionStorage ${when}`, dump.sessionStorage, all);
-  assertNoSecrets(`localStorage ${when}`, dump.localStorage, all);
-  assertNoSecrets(`location.href ${when}`, dump.href, all);
+  assertNoSecrets(`the page text ${when}`, shown.text, all);
+  assertNoSecrets(`the page HTML ${when}`, shown.html, all);
+  assertNoSecrets(`a DOM attribute ${when}`, shown.attributes, all);
+  assertNoSecrets(`the trace objects the page received ${when}`, shown.trace, all);
+  assertStorageHoldsNoSecret(await dumpStorage(page), all, when);
   assertNoSecrets(`the console output ${when}`, consoleMessages, all);
 }
 
@@ -160,23 +127,15 @@ function assertShortenedFrom(shown, token, name) {
 const cellText = (selector) => page.textContent(selector).then((t) => (t ?? '').trim());
 const statusOf = (sectionId) => page.getAttribute(`#${sectionId}`, 'data-status');
 
-async function lastTokenResponse(grantType) {
-  const last = seen.tokenResponses.filter((r) => r.grantType === grantType).at(-1);
-  assert.ok(last, `a ${grantType} token response was captured`);
-  await last.ready;
+/** The latest token response of a grant type, which must have succeeded. */
+async function succeeded(grantType) {
+  const last = await lastTokenResponse(seen.tokenResponses, grantType);
   assert.equal(last.status, 200, `the ${grantType} token request succeeded`);
   return last;
 }
 
 before(async () => {
-  if (!existsSync(join(APP_ROOT, 'dist', 'index.js'))) {
-    throw new Error(`${join(APP_ROOT, 'dist', 'index.js')} is missing: build the SDK first (node scripts/build.mjs)`);
-  }
-  app = await startApp({ root: APP_ROOT });
-  op = await startProvider({
-    clients: [{ client_id: CLIENT_ID, redirect_uris: [app.redirectUri], post_logout_redirect_uris: [app.url] }],
-    resourceServer: { accessTokenTTL: 3600 },
-  });
+  ({ app, op } = await startAppWithProvider(CLIENT_ID, { resourceServer: { accessTokenTTL: 3600 } }));
   api = await startApi({ issuer: op.issuer, allowedOrigins: [app.origin] });
   app.configure({
     issuer: op.issuer,
@@ -185,35 +144,20 @@ before(async () => {
     apiUrl: api.url,
     testHooks: true,
   });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: TEST_TIMEOUT,
-  });
-  context = await browser.newContext({ viewport: VIEWPORT });
-  context.setDefaultTimeout(STEP_TIMEOUT);
-  page = await context.newPage();
-  page.on('console', (msg) => consoleMessages.push(`${msg.type()}: ${msg.text()}`));
-  page.on('pageerror', (err) => consoleMessages.push(`pageerror: ${err.message}`));
+  browser = await startBrowser({ timeout: TEST_TIMEOUT });
+  let newTab;
+  ({ consoleMessages, newTab } = await browser.newContext({ viewport: VIEWPORT, stepTimeout: STEP_TIMEOUT }));
+  page = await newTab();
   page.on('request', (req) => {
     if (!req.isNavigationRequest()) return;
     if (req.url().startsWith(`${op.issuer}/auth?`)) seen.authorizationUrls.push(req.url());
     if (req.url().startsWith(`${app.redirectUri}?`)) seen.callbackUrls.push(req.url());
   });
-  const tokenEndpoint = `${op.issuer}/token`;
-  page.on('response', (res) => {
-    if (res.url() !== tokenEndpoint || res.request().method() !== 'POST') return;
-    const form = new URLSearchParams(res.request().postData() ?? '');
-    const entry = { grantType: form.get('grant_type'), status: res.status(), body: null, form };
-    entry.ready = res.json().then((body) => { entry.body = body; }, () => {});
-    seen.tokenResponses.push(entry);
-  });
+  seen.tokenResponses = captureTokenResponses(page, `${op.issuer}/token`);
 }, { timeout: TEST_TIMEOUT });
 
 after(async () => {
-  await context?.close().catch(() => {});
-  await browser?.close().catch(() => {});
+  await browser?.close();
   await Promise.allSettled([app?.close(), op?.close(), api?.close()]);
   // The committed README picture: written when missing or when asked (UPDATE_SCREENSHOT=1), so an
   // ordinary `npm test` leaves the working tree clean.
@@ -233,23 +177,10 @@ describe('flow explorer: the Authorization Code + PKCE flow, step by step', () =
 
   test('steps 1-5: sign-in through the provider shows the request, callback, tokens (shortened), ID-token checks and the access token', { timeout: TEST_TIMEOUT }, async () => {
     await step('signin', async () => {
-      await page.goto(app.url);
-      await page.waitForSelector('body[data-state="signed-out"]');
+      await openSignedOut(page, app);
       assert.equal(await statusOf('step-authorization-request'), 'ready', 'step 1 waits for the sign-in');
-      await page.click('#sign-in:not([disabled])');
-      await page.waitForURL((u) => u.origin === new URL(op.issuer).origin && u.pathname.startsWith('/interaction/'));
-      await page.fill('input[name="login"]', USERNAME);
-      await page.fill('input[name="password"]', 'any-password');
-      await page.click('button[type="submit"]');
-      await page.waitForURL((u) => u.origin === app.origin || (u.pathname.startsWith('/interaction/') && u.search === ''));
-      if (new URL(page.url()).origin !== app.origin) {
-        await page.waitForSelector('button:has-text("Continue")');
-        await page.click('button:has-text("Continue")');
-      }
-      await page.waitForSelector('body[data-state="signed-in"], body[data-state="error"]');
-      if (await page.getAttribute('body', 'data-state') !== 'signed-in') {
-        assert.fail(`sign-in ended in an error: ${await cellText('#error-text')}`);
-      }
+      await loginAtProvider(page, { app, op, username: USERNAME });
+      await assertSignedIn(page);
       const expected = accountClaims(USERNAME);
       assert.equal(await cellText('#signed-in-heading'), `Signed in as ${expected.name}`);
 
@@ -282,7 +213,7 @@ describe('flow explorer: the Authorization Code + PKCE flow, step by step', () =
       assert.equal(await cellText('#callback-params tr[data-param="iss"] td.value'), op.issuer);
 
       // Step 3: the token response; each token shortened, from the real one.
-      const exchange = await lastTokenResponse('authorization_code');
+      const exchange = await succeeded('authorization_code');
       assert.equal(await statusOf('step-token-response'), 'done');
       const field = (name) => cellText(`#token-response tr[data-field="${name}"] td.value`);
       assert.equal(await field('token_type'), exchange.body.token_type);
@@ -373,7 +304,7 @@ describe('flow explorer: the Authorization Code + PKCE flow, step by step', () =
       assert.match(await cellText('#map-api-result'), /access token 200 · ID token 401/);
 
       // What reached the API: first the access token, then the ID token itself (by fingerprint).
-      const exchange = await lastTokenResponse('authorization_code');
+      const exchange = await succeeded('authorization_code');
       const calls = api.log.slice(logBefore).filter((e) => e.path.endsWith('/me') && e.method === 'GET');
       assert.equal(calls.length, 2, 'two calls reached the API');
       assert.equal(calls[0].token, fingerprint(exchange.body.access_token), 'the first call carried the access token');
@@ -399,8 +330,8 @@ describe('flow explorer: the Authorization Code + PKCE flow, step by step', () =
       await page.waitForSelector('#refresh-list li');
       await page.waitForSelector('#step-refresh[data-status="done"]');
       assert.equal(seen.tokenResponses.filter((r) => r.grantType === 'refresh_token').length, before + 1, 'one refresh request');
-      const exchange = await lastTokenResponse('authorization_code');
-      const refreshed = await lastTokenResponse('refresh_token');
+      const exchange = await succeeded('authorization_code');
+      const refreshed = await succeeded('refresh_token');
       assert.notEqual(refreshed.body.refresh_token, exchange.body.refresh_token, 'the provider rotated the refresh token');
 
       const item = page.locator('#refresh-list li').last();

@@ -10,33 +10,21 @@
 //
 // Secrets seen by the test (tokens, code, verifier) are only compared, never printed: failure messages
 // name the secret and the place, not the value. On failure a screenshot goes to tests/e2e/artifacts/.
-// Environment: CHROMIUM (browser binary, default /usr/bin/chromium); E2E_APP_ROOT (a directory holding
-// dist/ and examples/flow-explorer/ to serve instead of this repository; for debugging the test itself).
+// Environment: CHROMIUM and E2E_APP_ROOT, as tests/e2e/support.mjs describes.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { accountClaims, startProvider } from '../op/provider.mjs';
-import { startApp } from '../../examples/server.mjs';
+import { accountClaims } from '../op/provider.mjs';
+import {
+  assertNoSecrets, assertStorageHoldsNoSecret, captureTokenResponses, dumpStorage, openSignedOut,
+  screenshotOnFailure, signInThroughProvider, startAppWithProvider, startBrowser, waitForOutcome,
+} from './support.mjs';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const APP_ROOT = process.env.E2E_APP_ROOT ? resolve(process.env.E2E_APP_ROOT) : REPO;
-const ARTIFACTS = join(REPO, 'tests', 'e2e', 'artifacts');
 const CLIENT_ID = 'flow-explorer-e2e';
 const USERNAME = 'alice';
 const TEST_TIMEOUT = 30_000;
 const STEP_TIMEOUT = 10_000;
 const RESPONSE_PARAMS = ['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
-
-const CHROMIUM_ARGS = [
-  '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-sandbox',
-  // Nothing outside loopback (the provider's dev pages @import a web font; there is no internet here).
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-];
 
 // Records, in the page, every history.replaceState/pushState target's path and query parameter names
 // (not values), so the test can see whether the SDK itself scrubbed the URL before the app moved on.
@@ -57,51 +45,15 @@ const URL_LOG_SCRIPT = () => {
 let op;
 let app;
 let browser;
-const contexts = new Set();
 
+/** A new context (URL rewrites logged) with one page. */
 async function newPage() {
-  const context = await browser.newContext();
-  contexts.add(context);
-  context.setDefaultTimeout(STEP_TIMEOUT);
-  await context.addInitScript(URL_LOG_SCRIPT);
-  const page = await context.newPage();
-  const consoleMessages = [];
-  page.on('console', (msg) => consoleMessages.push(`${msg.type()}: ${msg.text()}`));
-  page.on('pageerror', (err) => consoleMessages.push(`pageerror: ${err.message}`));
-  return { context, page, consoleMessages };
-}
-
-async function screenshotOnFailure(page, name, fn) {
-  try {
-    return await fn();
-  } catch (err) {
-    try {
-      mkdirSync(ARTIFACTS, { recursive: true });
-      const file = join(ARTIFACTS, `${name}.png`);
-      await page.screenshot({ path: file, fullPage: true, timeout: 5_000 });
-      console.error(`  screenshot: ${file}`);
-    } catch { /* the browser may be gone */ }
-    throw err;
-  }
-}
-
-/** Throws if any secret occurs in the haystack; the message names the secret and the place only. */
-function assertNoSecrets(place, haystack, secrets) {
-  const text = typeof haystack === 'string' ? haystack : JSON.stringify(haystack ?? null);
-  for (const [name, value] of Object.entries(secrets)) {
-    if (typeof value === 'string' && value.length >= 8 && text.includes(value)) {
-      assert.fail(`the ${name} was found in ${place}`);
-    }
-  }
+  const { context, consoleMessages, newTab } = await browser.newContext({ stepTimeout: STEP_TIMEOUT, initScript: URL_LOG_SCRIPT });
+  return { context, page: await newTab(), consoleMessages };
 }
 
 function responseParamsIn(url) {
   return RESPONSE_PARAMS.filter((p) => new URL(url).searchParams.has(p));
-}
-
-async function waitForOutcome(page) {
-  await page.waitForSelector('body[data-state="signed-in"], body[data-state="error"]');
-  return page.evaluate(() => document.body.dataset.state);
 }
 
 async function errorShown(page) {
@@ -113,44 +65,14 @@ async function errorShown(page) {
   }));
 }
 
-/** Goes from the app's start page through the provider's login (and consent, when asked) pages. */
-async function signInThroughProvider(page, username) {
-  await page.goto(app.url);
-  await page.waitForSelector('body[data-state="signed-out"]');
-  await page.click('#sign-in:not([disabled])');
-  await page.waitForURL((u) => u.origin === new URL(op.issuer).origin && u.pathname.startsWith('/interaction/'));
-  await page.fill('input[name="login"]', username);
-  await page.fill('input[name="password"]', 'any-password');
-  await page.click('button[type="submit"]');
-  await page.waitForURL((u) => u.origin === app.origin || (u.pathname.startsWith('/interaction/') && u.search === ''));
-  if (new URL(page.url()).origin !== app.origin) {
-    // The consent page ("Authorize", a Continue button) on the first sign-in of this account and client.
-    await page.waitForSelector('button:has-text("Continue")');
-    await page.click('button:has-text("Continue")');
-  }
-  return waitForOutcome(page);
-}
-
 before(async () => {
-  if (!existsSync(join(APP_ROOT, 'dist', 'index.js'))) {
-    throw new Error(`${join(APP_ROOT, 'dist', 'index.js')} is missing: build the SDK first (node scripts/build.mjs)`);
-  }
-  app = await startApp({ root: APP_ROOT });
-  op = await startProvider({
-    clients: [{ client_id: CLIENT_ID, redirect_uris: [app.redirectUri], post_logout_redirect_uris: [app.url] }],
-  });
+  ({ app, op } = await startAppWithProvider(CLIENT_ID));
   app.configure({ issuer: op.issuer, clientId: CLIENT_ID, testHooks: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: TEST_TIMEOUT,
-  });
+  browser = await startBrowser({ timeout: TEST_TIMEOUT });
 }, { timeout: TEST_TIMEOUT });
 
 after(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
-  await browser?.close().catch(() => {});
+  await browser?.close();
   await Promise.allSettled([app?.close(), op?.close()]);
 }, { timeout: TEST_TIMEOUT });
 
@@ -161,10 +83,9 @@ describe('sign-in with the built SDK against a real OpenID Provider', () => {
   test('signs in through the provider\'s login and consent pages and shows the verified claims', { timeout: TEST_TIMEOUT }, async () => {
     const { context, page, consoleMessages } = await newPage();
     await screenshotOnFailure(page, 'signin', async () => {
-      const tokenEndpoint = `${op.issuer}/token`;
       const authorizationRequests = [];
       const callbackUrls = [];
-      const tokenExchanges = [];
+      const tokenExchanges = captureTokenResponses(page, `${op.issuer}/token`);
       const referers = [];
       page.on('request', (req) => {
         referers.push(req.headerValue('referer').then((value) => ({ url: req.url(), value })));
@@ -172,19 +93,10 @@ describe('sign-in with the built SDK against a real OpenID Provider', () => {
         if (req.url().startsWith(`${op.issuer}/auth?`)) authorizationRequests.push(req.url());
         if (req.url().startsWith(`${app.redirectUri}?`)) callbackUrls.push(req.url());
       });
-      page.on('response', (res) => {
-        if (res.url() === tokenEndpoint && res.request().method() === 'POST') {
-          tokenExchanges.push(res.json().then((body) => ({ status: res.status(), body, form: new URLSearchParams(res.request().postData() ?? '') })));
-        }
-      });
       const tokenBefore = op.counters.token;
       const jwksBefore = op.counters.jwks;
 
-      const outcome = await signInThroughProvider(page, USERNAME);
-      if (outcome !== 'signed-in') {
-        const shown = await errorShown(page);
-        assert.fail(`sign-in ended in an error: ${shown.text}`);
-      }
+      await signInThroughProvider(page, { app, op, username: USERNAME });
       const expected = accountClaims(USERNAME);
 
       // The authorization request: code flow, PKCE S256, state, nonce, exact redirect URI.
@@ -211,7 +123,8 @@ describe('sign-in with the built SDK against a real OpenID Provider', () => {
       // Exactly one token request, a PKCE code exchange of a public client.
       assert.equal(op.counters.token - tokenBefore, 1, 'one token request reached the provider');
       assert.equal(tokenExchanges.length, 1, 'one token response seen by the page');
-      const exchange = await tokenExchanges[0];
+      const exchange = tokenExchanges[0];
+      await exchange.ready;
       assert.equal(exchange.status, 200);
       assert.equal(exchange.form.get('grant_type'), 'authorization_code');
       assert.equal(exchange.form.get('client_id'), CLIENT_ID);
@@ -220,7 +133,7 @@ describe('sign-in with the built SDK against a real OpenID Provider', () => {
       assert.ok((exchange.form.get('code_verifier') ?? '').length >= 43, 'the token request sent a code_verifier');
       assert.equal(exchange.form.get('client_secret'), null);
       for (const field of ['access_token', 'refresh_token', 'id_token']) {
-        assert.equal(typeof exchange.body[field], 'string', `the token response has ${field}`);
+        assert.equal(typeof exchange.body?.[field], 'string', `the token response has ${field}`);
       }
       assert.ok(op.counters.jwks > jwksBefore, 'the SDK fetched the provider\'s JWKS to verify the ID token');
 
@@ -281,61 +194,10 @@ describe('sign-in with the built SDK against a real OpenID Provider', () => {
 
   test('after the callback no token, code or verifier is in storage, cookies, URL, history, referrer or console', { timeout: TEST_TIMEOUT }, async (t) => {
     if (!session) return t.skip('sign-in failed');
-    const { context, page, secrets, consoleMessages } = session;
+    const { page, secrets, consoleMessages } = session;
     await screenshotOnFailure(page, 'storage-audit', async () => {
-      const dump = await page.evaluate(async () => {
-        const entries = (storage) => Object.fromEntries(Array.from({ length: storage.length }, (_, i) => {
-          const key = storage.key(i);
-          return [key, storage.getItem(key)];
-        }));
-        const databases = [];
-        for (const info of (await indexedDB.databases?.()) ?? []) {
-          const db = await new Promise((res, rej) => {
-            const req = indexedDB.open(info.name);
-            req.onsuccess = () => res(req.result);
-            req.onerror = () => rej(req.error);
-          });
-          const stores = {};
-          for (const storeName of db.objectStoreNames) {
-            stores[storeName] = await new Promise((res, rej) => {
-              const tx = db.transaction(storeName, 'readonly');
-              const all = tx.objectStore(storeName).getAll();
-              const keys = tx.objectStore(storeName).getAllKeys();
-              tx.oncomplete = () => res({ keys: keys.result, values: all.result });
-              tx.onerror = () => rej(tx.error);
-            });
-          }
-          db.close();
-          databases.push({ name: info.name, stores });
-        }
-        const cacheNames = 'caches' in self ? await caches.keys() : [];
-        const serviceWorkers = navigator.serviceWorker ? (await navigator.serviceWorker.getRegistrations()).length : 0;
-        return {
-          localStorage: entries(localStorage),
-          sessionStorage: entries(sessionStorage),
-          indexedDB: databases,
-          documentCookie: document.cookie,
-          href: location.href,
-          historyState: history.state,
-          historyLength: history.length,
-          referrer: document.referrer,
-          windowName: window.name,
-          cacheNames,
-          serviceWorkers,
-        };
-      });
-      const cookies = await context.cookies(app.origin);
-
-      assertNoSecrets('localStorage', dump.localStorage, secrets);
-      assertNoSecrets('sessionStorage', dump.sessionStorage, secrets);
-      assertNoSecrets('IndexedDB', dump.indexedDB, secrets);
-      assertNoSecrets('document.cookie', dump.documentCookie, secrets);
-      assertNoSecrets('the cookies of the app origin', cookies, secrets);
-      assertNoSecrets('location.href', dump.href, secrets);
-      assertNoSecrets('history.state', dump.historyState, secrets);
-      assertNoSecrets('document.referrer', dump.referrer, secrets);
-      assertNoSecrets('window.name', dump.windowName, secrets);
-      assertNoSecrets('the Cache Storage names', dump.cacheNames, secrets);
+      const dump = await dumpStorage(page);
+      assertStorageHoldsNoSecret(dump, secrets);
       assertNoSecrets('the console output', consoleMessages, secrets);
       assertNoSecrets('the page text', await page.textContent('body'), secrets);
 
@@ -382,8 +244,7 @@ describe('sign-in with the built SDK against a real OpenID Provider', () => {
         altered = true;
         return route.fulfill({ response, json: body });
       });
-      await page.goto(app.url);
-      await page.waitForSelector('body[data-state="signed-out"]');
+      await openSignedOut(page, app);
       await page.click('#sign-in:not([disabled])');
       assert.equal(await waitForOutcome(page), 'error', 'the altered ID token is refused');
       assert.ok(altered, 'the token response was altered');
@@ -406,8 +267,7 @@ describe('sign-in with the built SDK against a real OpenID Provider', () => {
           return route.fulfill({ status: 204 });
         });
       });
-      await page.goto(app.url);
-      await page.waitForSelector('body[data-state="signed-out"]');
+      await openSignedOut(page, app);
       await page.click('#sign-in:not([disabled])');
       const authorizationUrl = await Promise.race([
         intercepted,
@@ -443,8 +303,7 @@ describe('sign-in with the built SDK against a real OpenID Provider', () => {
     const { page } = await newPage();
     await screenshotOnFailure(page, 'cancel', async () => {
       const tokenBefore = op.counters.token;
-      await page.goto(app.url);
-      await page.waitForSelector('body[data-state="signed-out"]');
+      await openSignedOut(page, app);
       await page.click('#sign-in:not([disabled])');
       await page.waitForURL((u) => u.pathname.startsWith('/interaction/') && u.origin === new URL(op.issuer).origin);
       await page.click('text=[ Cancel ]');

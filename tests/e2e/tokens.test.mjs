@@ -18,35 +18,23 @@
 //
 // Tokens are compared, never printed: assertion messages name a token, or show its SHA-256 fingerprint.
 // Each test counts what reached the OP's token endpoint. On failure, screenshots go to tests/e2e/artifacts/.
-// Environment: CHROMIUM (browser binary, default /usr/bin/chromium); E2E_APP_ROOT (a directory holding
-// dist/ and examples/flow-explorer/ to serve instead of this repository).
+// Environment: CHROMIUM and E2E_APP_ROOT, as tests/e2e/support.mjs describes.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { fingerprint, SAMPLE_API_SCOPE, startProvider } from '../op/provider.mjs';
-import { startApp } from '../../examples/server.mjs';
+import { fingerprint, SAMPLE_API_SCOPE } from '../op/provider.mjs';
 import { startApi } from '../../examples/api/server.mjs';
 import { startProxy } from './proxy.mjs';
+import {
+  callSdk, captureTokenResponses, codeExchange, describeOutcome as describeSdkOutcome, lastTokenResponse, refreshGrant,
+  screenshotOnFailure, sdkEvents, signInThroughProvider, startAppWithProvider, startBrowser, waitForOutcome,
+} from './support.mjs';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const APP_ROOT = process.env.E2E_APP_ROOT ? resolve(process.env.E2E_APP_ROOT) : REPO;
-const ARTIFACTS = join(REPO, 'tests', 'e2e', 'artifacts');
 const CLIENT_ID = 'tokens-e2e';
 const STEP_TIMEOUT = 10_000;
 const TEST_TIMEOUT = 60_000;
 const LONG_TTL = 3600;
-
-const CHROMIUM_ARGS = [
-  '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-sandbox',
-  // Nothing outside loopback (the provider's dev pages @import a web font; there is no internet here).
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-];
 
 let proxy;
 let op;
@@ -55,7 +43,6 @@ let third;
 let app;
 let browser;
 let tokenEndpoint;
-const contexts = new Set();
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -93,121 +80,23 @@ async function startThirdParty() {
   };
 }
 
-async function screenshotOnFailure(pages, name, fn) {
-  try {
-    return await fn();
-  } catch (err) {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    for (const [i, page] of pages().entries()) {
-      try {
-        const file = join(ARTIFACTS, `tokens-${name}${i ? `-tab${i + 1}` : ''}.png`);
-        await page.screenshot({ path: file, fullPage: true, timeout: 5_000 });
-        console.error(`  screenshot: ${file}`);
-      } catch { /* the page may be gone */ }
-    }
-    throw err;
-  }
-}
-
 /**
  * A new browser context (its own cookies at the OP, so its own session) whose token responses are
- * captured: { grantType, status, body, at } for each POST to the token endpoint, from every tab.
+ * captured: { grantType, status, body, at, ... } for each POST to the token endpoint, from every tab.
  */
 async function newContext() {
-  const context = await browser.newContext();
-  contexts.add(context);
-  context.setDefaultTimeout(STEP_TIMEOUT);
-  const tokenResponses = [];
-  const consoleMessages = [];
-  context.on('response', (res) => {
-    if (res.url() !== tokenEndpoint || res.request().method() !== 'POST') return;
-    const grantType = new URLSearchParams(res.request().postData() ?? '').get('grant_type');
-    const entry = { grantType, status: res.status(), body: null, at: Date.now() };
-    tokenResponses.push(entry);
-    entry.ready = res.json().then((body) => { entry.body = body; }, () => {});
-  });
-  const watch = (page) => {
-    page.on('console', (msg) => consoleMessages.push(`${msg.type()}: ${msg.text()}`));
-    page.on('pageerror', (err) => consoleMessages.push(`pageerror: ${err.message}`));
-  };
-  context.on('page', watch);
-  const pages = [];
-  const newTab = async () => {
-    const page = await context.newPage();
-    pages.push(page);
-    return page;
-  };
-  return { context, tokenResponses, consoleMessages, newTab, pages: () => pages };
-}
-
-/** The latest captured token response of a grant type, after its body has been read. */
-async function lastTokenResponse(tokenResponses, grantType) {
-  const matching = tokenResponses.filter((r) => r.grantType === grantType);
-  const last = matching.at(-1);
-  assert.ok(last, `a ${grantType} token response was captured`);
-  await last.ready;
-  return last;
-}
-
-async function waitForOutcome(page) {
-  await page.waitForSelector('body[data-state="signed-in"], body[data-state="error"]');
-  return page.evaluate(() => document.body.dataset.state);
+  const session = await browser.newContext({ stepTimeout: STEP_TIMEOUT });
+  return { ...session, tokenResponses: captureTokenResponses(session.context, tokenEndpoint) };
 }
 
 /** From the app's start page through the provider's login (and consent) pages; returns the code exchange. */
 async function signIn(session, page, username) {
-  await page.goto(app.url);
-  await page.waitForSelector('body[data-state="signed-out"]');
-  await page.click('#sign-in:not([disabled])');
-  await page.waitForURL((u) => u.origin === new URL(op.issuer).origin && u.pathname.startsWith('/interaction/'));
-  await page.fill('input[name="login"]', username);
-  await page.fill('input[name="password"]', 'any-password');
-  await page.click('button[type="submit"]');
-  await page.waitForURL((u) => u.origin === app.origin || (u.pathname.startsWith('/interaction/') && u.search === ''));
-  if (new URL(page.url()).origin !== app.origin) {
-    await page.waitForSelector('button:has-text("Continue")');
-    await page.click('button:has-text("Continue")');
-  }
-  const outcome = await waitForOutcome(page);
-  if (outcome !== 'signed-in') {
-    const text = await page.textContent('#error-text');
-    assert.fail(`sign-in ended in an error: ${text}`);
-  }
-  const exchange = await lastTokenResponse(session.tokenResponses, 'authorization_code');
-  assert.equal(exchange.status, 200, 'the code exchange succeeded');
-  for (const field of ['access_token', 'refresh_token', 'id_token']) {
-    assert.equal(typeof exchange.body?.[field], 'string', `the token response has ${field}`);
-  }
-  return exchange;
+  await signInThroughProvider(page, { app, op, username });
+  return codeExchange(session.tokenResponses);
 }
 
-/**
- * Runs `window.__oidc[method](...args)` in the page, bounded in time. Returns { ok: true, value } or
- * { ok: false, code, name, message } for a rejection, or { timedOut: true }. For fetchWithToken the
- * value is { status, body, challenge }.
- */
-function sdk(page, method, ...args) {
-  return page.evaluate(async ([method, args, limit]) => {
-    const run = async () => {
-      try {
-        const value = await window.__oidc[method](...args);
-        if (value instanceof Response) {
-          return { ok: true, value: { status: value.status, body: await value.text(), challenge: value.headers.get('WWW-Authenticate') } };
-        }
-        return { ok: true, value: value ?? null };
-      } catch (e) {
-        return { ok: false, code: e?.code ?? null, name: e?.name ?? null, message: String(e?.message ?? e) };
-      }
-    };
-    return Promise.race([run(), new Promise((r) => setTimeout(() => r({ timedOut: true }), limit))]);
-  }, [method, args, STEP_TIMEOUT]);
-}
-
-function describeOutcome(r) {
-  if (r.timedOut) return `no answer within ${STEP_TIMEOUT} ms`;
-  if (!r.ok) return `rejected ${r.code ?? r.name}: ${r.message}`;
-  return `resolved ${JSON.stringify(r.value)?.slice(0, 200)}`;
-}
+const sdk = (page, method, ...args) => callSdk(page, STEP_TIMEOUT, method, ...args);
+const describeOutcome = (r) => describeSdkOutcome(r, STEP_TIMEOUT);
 
 async function apiMe(page) {
   const r = await sdk(page, 'fetchWithToken', `${api.url}/me`);
@@ -219,19 +108,9 @@ function refreshRequestsSince(index) {
   return op.tokenRequests.slice(index).filter((r) => r.grantType === 'refresh_token');
 }
 
-/** Events recorded by the page's test hook since index. */
-async function events(page) {
-  return page.evaluate(() => window.__oidcEvents.map((e) => e.type));
-}
-
 /** A token request straight to the provider (not through the proxy), like an attacker holding a stolen token. */
-async function replayRefreshToken(refreshToken) {
-  const res = await fetch(`${op.internalUrl}/token`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: CLIENT_ID }),
-  });
-  return { status: res.status, body: await res.json() };
+function replayRefreshToken(refreshToken) {
+  return refreshGrant(`${op.internalUrl}/token`, { clientId: CLIENT_ID, refreshToken });
 }
 
 async function waitUntil(timestampMs) {
@@ -240,17 +119,9 @@ async function waitUntil(timestampMs) {
 }
 
 before(async () => {
-  if (!existsSync(join(APP_ROOT, 'dist', 'index.js'))) {
-    throw new Error(`${join(APP_ROOT, 'dist', 'index.js')} is missing: build the SDK first (node scripts/build.mjs)`);
-  }
   proxy = await startProxy();
-  app = await startApp({ root: APP_ROOT });
+  ({ app, op } = await startAppWithProvider(CLIENT_ID, { issuer: proxy.url, resourceServer: { accessTokenTTL: LONG_TTL } }));
   third = await startThirdParty();
-  op = await startProvider({
-    issuer: proxy.url,
-    clients: [{ client_id: CLIENT_ID, redirect_uris: [app.redirectUri], post_logout_redirect_uris: [app.url] }],
-    resourceServer: { accessTokenTTL: LONG_TTL },
-  });
   proxy.setTarget(op.internalUrl);
   api = await startApi({ issuer: op.issuer, allowedOrigins: [app.origin] });
   tokenEndpoint = (await (await fetch(`${op.issuer}/.well-known/openid-configuration`)).json()).token_endpoint;
@@ -264,24 +135,18 @@ before(async () => {
     testHooks: true,
     connectSrc: [third.origin],
   });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: 30_000,
-  });
+  browser = await startBrowser({ timeout: 30_000 });
 }, { timeout: 30_000 });
 
 after(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
-  await browser?.close().catch(() => {});
+  await browser?.close();
   await Promise.allSettled([app?.close(), op?.close(), api?.close(), proxy?.close(), third?.close()]);
 }, { timeout: 30_000 });
 
 describe('tokens at work: fetchWithToken, refresh rotation, logout everywhere', () => {
   test('50 concurrent fetchWithToken calls on an expired access token cause exactly one refresh, and all get 200', { timeout: TEST_TIMEOUT }, async (t) => {
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'concurrent-expired', async () => {
+    await screenshotOnFailure(session.pages, 'tokens-concurrent-expired', async () => {
       const page = await session.newTab();
       op.resourceServer.accessTokenTTL = 5;
       const exchange = await signIn(session, page, 'carol');
@@ -322,13 +187,13 @@ describe('tokens at work: fetchWithToken, refresh rotation, logout everywhere', 
       // Refreshing ahead of expiry means the expired token is never sent; a 401-then-retry would also be
       // correct for the caller, so this is reported, not required.
       t.diagnostic(`requests that reached the API with the expired access token: ${expiredSent}`);
-      assert.ok((await events(page)).includes('tokensRefreshed'), 'the page saw a tokensRefreshed event');
+      assert.ok((await sdkEvents(page)).includes('tokensRefreshed'), 'the page saw a tokensRefreshed event');
     });
   });
 
   test('50 concurrent calls answered 401 invalid_token share one refresh and one retry each; a second 401 goes back to the caller', { timeout: TEST_TIMEOUT }, async (t) => {
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'concurrent-401', async () => {
+    await screenshotOnFailure(session.pages, 'tokens-concurrent-401', async () => {
       const page = await session.newTab();
       op.resourceServer.accessTokenTTL = LONG_TTL;
       const exchange = await signIn(session, page, 'chuck');
@@ -367,13 +232,13 @@ describe('tokens at work: fetchWithToken, refresh rotation, logout everywhere', 
       assert.equal(refreshRequestsSince(tokensBefore2).length, 1, 'one refresh');
       assert.equal(api.log.length - apiBefore2, 2, 'one request and one retry, no loop');
       assert.equal((await apiMe(page)).status, 200, 'the next call works');
-      t.diagnostic(`events seen by the page: ${(await events(page)).join(', ')}`);
+      t.diagnostic(`events seen by the page: ${(await sdkEvents(page)).join(', ')}`);
     });
   });
 
   test('two tabs refreshing at the same moment: no invalid_grant, each refresh token used once, both keep working', { timeout: TEST_TIMEOUT }, async (t) => {
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'two-tabs', async () => {
+    await screenshotOnFailure(session.pages, 'tokens-two-tabs', async () => {
       op.resourceServer.accessTokenTTL = LONG_TTL;
       const tab1 = await session.newTab();
       const exchange = await signIn(session, tab1, 'dave');
@@ -430,13 +295,13 @@ describe('tokens at work: fetchWithToken, refresh rotation, logout everywhere', 
       assert.equal(last.status, 200);
       assert.equal((await apiMe(tab1)).status, 200, 'tab 1 still gets 200');
       assert.equal(op.tokenRequests.slice(tokensAfterSignIn).filter((r) => r.error).length, 0, 'no token request failed');
-      assert.ok((await events(tab1)).includes('tokensRefreshed') && (await events(tab2)).includes('tokensRefreshed'), 'both tabs saw tokensRefreshed');
+      assert.ok((await sdkEvents(tab1)).includes('tokensRefreshed') && (await sdkEvents(tab2)).includes('tokensRefreshed'), 'both tabs saw tokensRefreshed');
     });
   });
 
   test('the old refresh token replayed after a rotation gets invalid_grant; the SDK then ends the session (session_ended)', { timeout: TEST_TIMEOUT }, async () => {
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'replay', async () => {
+    await screenshotOnFailure(session.pages, 'tokens-replay', async () => {
       op.resourceServer.accessTokenTTL = LONG_TTL;
       const page = await session.newTab();
       const exchange = await signIn(session, page, 'erin');
@@ -463,7 +328,7 @@ describe('tokens at work: fetchWithToken, refresh rotation, logout everywhere', 
       assert.equal(refused[0].error, 'invalid_grant');
       assert.equal(await page.evaluate(() => window.__oidc.getUser()), null, 'getUser() is null');
       assert.equal(await page.evaluate(() => window.__oidc.isAuthenticated()), false, 'isAuthenticated() is false');
-      assert.ok((await events(page)).includes('sessionEnded'), 'sessionEnded fired');
+      assert.ok((await sdkEvents(page)).includes('sessionEnded'), 'sessionEnded fired');
       await page.waitForSelector('body[data-state="signed-out"]');
       const after = await sdk(page, 'fetchWithToken', `${api.url}/me`);
       assert.ok(!after.ok && after.code === 'not_signed_in', `fetchWithToken when signed out ${describeOutcome(after)}`);
@@ -472,7 +337,7 @@ describe('tokens at work: fetchWithToken, refresh rotation, logout everywhere', 
 
   test('a failing token endpoint: refresh() rejects typed, the still-valid token keeps working, an expired one fails fast, recovery works', { timeout: TEST_TIMEOUT }, async () => {
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'token-endpoint-down', async () => {
+    await screenshotOnFailure(session.pages, 'tokens-token-endpoint-down', async () => {
       const page = await session.newTab();
       // Long enough for the 500 and drop steps to run while the token is still valid, even on a busy machine.
       op.resourceServer.accessTokenTTL = 12;
@@ -519,7 +384,7 @@ describe('tokens at work: fetchWithToken, refresh rotation, logout everywhere', 
         assert.equal(expired.code, 'network_error', `typed error: ${describeOutcome(expired)}`);
         assert.ok(Date.now() - started < STEP_TIMEOUT, 'it settled in time');
         assert.ok(await page.evaluate(() => window.__oidc.getUser() !== null), 'a transient failure does not end the session');
-        assert.ok(!(await events(page)).includes('sessionEnded'), 'no sessionEnded');
+        assert.ok(!(await sdkEvents(page)).includes('sessionEnded'), 'no sessionEnded');
       } finally {
         proxy.setMode('pass');
       }
@@ -539,7 +404,7 @@ describe('tokens at work: fetchWithToken, refresh rotation, logout everywhere', 
 
   test('only apiOrigins get the access token; the API refuses the ID token as a bearer token and accepts the access token', { timeout: TEST_TIMEOUT }, async () => {
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'api-origins', async () => {
+    await screenshotOnFailure(session.pages, 'tokens-api-origins', async () => {
       op.resourceServer.accessTokenTTL = LONG_TTL;
       const page = await session.newTab();
       const exchange = await signIn(session, page, 'grace');
@@ -589,7 +454,7 @@ describe('tokens at work: fetchWithToken, refresh rotation, logout everywhere', 
 
   test('logout in one tab ends the session in the other tab, and the refresh token is revoked at the OP', { timeout: TEST_TIMEOUT }, async () => {
     const session = await newContext();
-    await screenshotOnFailure(session.pages, 'logout', async () => {
+    await screenshotOnFailure(session.pages, 'tokens-logout', async () => {
       op.resourceServer.accessTokenTTL = LONG_TTL;
       const tab1 = await session.newTab();
       const exchange = await signIn(session, tab1, 'heidi');
@@ -606,7 +471,7 @@ describe('tokens at work: fetchWithToken, refresh rotation, logout everywhere', 
       // Tab 2: session gone.
       await tab2.waitForSelector('body[data-state="signed-out"]');
       assert.equal(await tab2.evaluate(() => window.__oidc.getUser()), null, 'getUser() is null in tab 2');
-      assert.ok((await events(tab2)).includes('sessionEnded'), 'sessionEnded fired in tab 2');
+      assert.ok((await sdkEvents(tab2)).includes('sessionEnded'), 'sessionEnded fired in tab 2');
       const after = await sdk(tab2, 'fetchWithToken', `${api.url}/me`);
       assert.ok(!after.ok && after.code === 'not_signed_in', `fetchWithToken in tab 2 after logout ${describeOutcome(after)}`);
 
