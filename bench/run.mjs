@@ -290,8 +290,15 @@ if (ONLY) {
     const line = Object.entries(per).filter(([, v]) => v.length).map(([k, v]) => `${k} ${median(v).toFixed(1)} ms`).join(', ');
     if (line) log(`${name} medians: ${line}`);
   }
-  if (results.verify) log(`verification medians (µs): ${Object.entries(results.verify.samples ?? {}).map(([k, v]) => `${k} ${median(v).toFixed(1)}`).join(', ')}`);
-  if (results.fetch) log(`fetch medians (µs): ${Object.entries(results.fetch.samples).map(([k, v]) => `${k} ${median(v).toFixed(0)}`).join(', ')}`);
+  const paired = (a, b) => median(a.map((x, i) => x / b[i])).toFixed(2);
+  if (results.verify) {
+    const s = results.verify.samples;
+    log(`verification medians (µs): ${Object.entries(s).map(([k, v]) => `${k} ${median(v).toFixed(1)}`).join(', ')}; paired ratio shipped/bare import+verify ${paired(s.wasmCached, s.bareUncached)}`);
+  }
+  if (results.fetch) {
+    const s = results.fetch.samples;
+    log(`fetch medians (µs): ${Object.entries(s).map(([k, v]) => `${k} ${median(v).toFixed(0)}`).join(', ')}; paired ratio ${paired(s.fetchWithToken, s.raw)}`);
+  }
   for (const s of results.storms) log(`storm ${s.tabs} tab(s): ${s.refreshRequests ?? s.error} refresh request(s)`);
   process.exit(pageErrors.length ? 1 : 0);
 }

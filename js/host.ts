@@ -119,7 +119,7 @@ export function browserHost() {
     },
 
     /** Keys imported for the core, by handle (the core keeps the handle with the JWK it came from). */
-    keys: [] as { alg: { name: string; hash: string; namedCurve: string; saltLength: number }; key: Promise<CryptoKey> }[],
+    keys: [] as { alg: { name: string; hash: string; namedCurve: string; saltLength: number }; key: Promise<CryptoKey>; ready?: CryptoKey }[],
     importKey(name: string, hash: string, namedCurve: string, saltLength: number, jwk: string): number {
       const alg = { name, hash, namedCurve, saltLength };
       let key: Promise<CryptoKey>;
@@ -128,15 +128,16 @@ export function browserHost() {
       } catch (e) {
         key = Promise.reject(e);
       }
-      key.catch(() => {}); // reported by verify
-      return this.keys.push({ alg, key }) - 1;
+      const entry: (typeof this.keys)[number] = { alg, key };
+      key.then((k) => { entry.ready = k; }, () => {}); // a refused key is reported by verify
+      return this.keys.push(entry) - 1;
     },
-    async verify(handle: number, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
-      // Copy out of wasm memory before the first await: the views are only valid during this call.
+    verify(handle: number, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+      // Copy out of wasm memory now: the views are only valid during this call.
       const input = data.slice();
       const sig = signature.slice();
-      const { alg, key } = this.keys[handle];
-      return crypto.subtle.verify(alg, await key, sig, input);
+      const { alg, key, ready } = this.keys[handle];
+      return ready ? crypto.subtle.verify(alg, ready, sig, input) : key.then((k) => crypto.subtle.verify(alg, k, sig, input));
     },
 
     storageGet: (key: string): string | null => {
