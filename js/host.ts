@@ -194,6 +194,10 @@ export function browserHost() {
         crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']));
       return new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, input));
     },
+    async dpopForget(name: string): Promise<void> {
+      made.delete(name);
+      await idb('keys', 'readwrite', (s) => s.delete(name));
+    },
     async seal(name: string, plaintext: string): Promise<boolean> {
       try {
         const key = await keyOnce<CryptoKey>(`${name}|key`, () =>

@@ -64,6 +64,8 @@ pub struct Client<H: Host> {
     pub(crate) background_error: RefCell<Option<crate::error::OidcError>>,
     /// The canonical public JWK of the DPoP key, once fetched (see `dpop.rs`).
     pub(crate) dpop_jwk: RefCell<Option<String>>,
+    /// The id of the DPoP key pair in use (this login's, or the session's); `None`: none yet.
+    pub(crate) dpop_key: RefCell<Option<String>>,
     /// The last `DPoP-Nonce` per server origin.
     pub(crate) dpop_nonces: RefCell<Vec<(String, String)>>,
 }
@@ -90,6 +92,7 @@ impl<H: Host> Client<H> {
             failures: Cell::new(0),
             background_error: RefCell::new(None),
             dpop_jwk: RefCell::new(None),
+            dpop_key: RefCell::new(None),
             dpop_nonces: RefCell::new(Vec::new()),
         }
     }
@@ -154,6 +157,10 @@ impl<H: Host> Client<H> {
         let nonce = Nonce::new(self.random_value());
         let sha = self.host.digest("SHA-256", code_verifier.as_str().as_bytes()).await?;
         let code_challenge = PkceCodeChallenge::from_sha256(&sha);
+        // DPoP: a fresh key pair for each login, so sessions cannot be linked by their key (RFC 9449 §11.2 on
+        // key reuse); its id travels with the transaction, then with the session.
+        let dpop_key = if self.config.dpop { Some(self.random_value()) } else { None };
+        self.use_dpop_key(dpop_key.clone());
         let dpop_jkt = if self.config.dpop { Some(self.dpop_jkt().await?) } else { None };
         let url = build_authorization_url(
             &self.config,
@@ -167,6 +174,7 @@ impl<H: Host> Client<H> {
             issuer: self.config.issuer.clone(),
             return_to,
             expires_at: (now + LIFETIME_SECONDS) as u64,
+            dpop_key,
         };
         if !self.host.storage_set(&storage_key(&tx.state), &tx.to_json()) {
             return fail(StorageUnavailable, "sessionStorage refused the login transaction; the login could not complete");
@@ -224,6 +232,7 @@ impl<H: Host> Client<H> {
             p.push('}');
             self.host.trace(&TraceStep::new("callback").raw("params", &p).finish());
         }
+        self.use_dpop_key(tx.dpop_key.clone()); // the key the code was bound to at login
         let body = crate::token::code_exchange_body(&self.config, &code, &tx.code_verifier);
         let tokens = self.token_request(&meta, &body).await?;
         if self.config.trace {
@@ -249,7 +258,7 @@ impl<H: Host> Client<H> {
         };
         let (claims, claims_text) = self.verify_id_token(&meta, &id_token, Some(&tx.nonce), &tokens.access_token).await?;
         let expires_at = tokens.expires_in.map(|s| self.host.now() + s);
-        self.install_session(Session { tokens, claims_text: claims_text.clone(), claims, expires_at }).await;
+        self.install_session(Session { tokens, claims_text: claims_text.clone(), claims, expires_at, dpop_key: tx.dpop_key }).await;
         Ok(CallbackResult { claims_text, return_to: tx.return_to })
     }
 

@@ -39,6 +39,8 @@ struct FakeHost {
     traces: RefCell<Vec<String>>,
     /// The JWKs given to `import_key`, by handle.
     imported: RefCell<Vec<String>>,
+    /// The DPoP key names proofs were signed with, in order.
+    dpop_keys_used: RefCell<Vec<String>>,
 }
 
 #[derive(Default)]
@@ -153,8 +155,12 @@ impl Host for FakeHost {
     async fn dpop_public_jwk(&self, _: &str) -> Result<String> {
         Ok(r#"{"kty":"EC","crv":"P-256","x":"WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis","y":"y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE","ext":true}"#.into())
     }
-    async fn dpop_sign(&self, _: &str, data: &[u8]) -> Result<Vec<u8>> {
+    async fn dpop_sign(&self, name: &str, data: &[u8]) -> Result<Vec<u8>> {
+        self.dpop_keys_used.borrow_mut().push(name.to_string());
         Ok(fake_sign("dpop", data).repeat(2))
+    }
+    async fn dpop_forget(&self, name: &str) {
+        self.log.borrow_mut().push(format!("forget {name}"));
     }
     async fn seal(&self, _: &str, plaintext: &str) -> bool {
         *self.sealed.borrow_mut() = Some(plaintext.to_string());
@@ -689,6 +695,33 @@ fn dpop_binds_the_code_and_proves_possession_at_the_token_endpoint() {
     assert_eq!(claims.str_member("htm"), Some("POST"));
     assert_eq!(claims.str_member("htu"), Some("https://op.example/token"));
     assert!(claims.get("ath").is_none() && claims.str_member("jti").is_some());
+}
+
+#[test]
+fn dpop_uses_a_new_key_for_each_login_and_forgets_it_at_logout() {
+    let sign_in = |c: &Client<FakeHost>| {
+        let url = block_on(c.login(None, &[])).ok().unwrap();
+        let q = crate::url::parse_query(crate::url::query_of(&url)).unwrap();
+        let get = |n: &str| q.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap();
+        *c.host.token_response.borrow_mut() = (200, dpop_token_body(&id_token("k1", &claims(&get("nonce")))));
+        block_on(c.handle_callback(&callback_url(&get("state")))).ok().unwrap();
+        c.host.dpop_keys_used.borrow().last().cloned().unwrap()
+    };
+    let c = client_with(r#","dpop":true"#);
+    let first = sign_in(&c);
+    assert!(first.starts_with(&format!("{}|dpop|", c.coordination_name())), "{first}");
+    // Another tab that takes the session over proves possession with the same key.
+    let b = client_with(r#","dpop":true"#);
+    let handed = c.host.broadcasts.borrow().last().cloned().unwrap();
+    b.on_message(&handed);
+    block_on(b.authorization_for("https://api.example/x", "GET")).ok().unwrap();
+    assert_eq!(b.host.dpop_keys_used.borrow().last(), Some(&first));
+    // Logout deletes the key pair; the next login makes a new one.
+    block_on(c.logout(None)).ok().unwrap();
+    assert!(c.host.log.borrow().iter().any(|l| *l == format!("forget {first}")));
+    let second = sign_in(&c);
+    assert_ne!(first, second, "a new login, a new key");
+    assert!(!c.host.log.borrow().iter().any(|l| *l == format!("forget {second}")));
 }
 
 #[test]

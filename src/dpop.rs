@@ -68,10 +68,33 @@ pub fn proof_signing_input(jwk: &str, htm: &str, htu: &str, iat: u64, jti: &str,
 }
 
 impl<H: Host> Client<H> {
+    /// The host's name for the key pair in use: `<app>|dpop|<key id>` (`<app>|dpop` for a session sealed
+    /// before key ids existed).
     fn dpop_key_name(&self) -> String {
         let mut n = self.coordination_name();
         n.push_str("|dpop");
+        if let Some(id) = self.dpop_key.get_ref().as_ref() {
+            n.push('|');
+            n.push_str(id);
+        }
         n
+    }
+
+    /// Switches to the key pair `id` (a login's, a session's); the cached public JWK goes with the old one.
+    pub(crate) fn use_dpop_key(&self, id: Option<String>) {
+        if *self.dpop_key.get_ref() != id {
+            *self.dpop_key.get_mut_ref() = id;
+            *self.dpop_jwk.get_mut_ref() = None;
+        }
+    }
+
+    /// At the end of a session: deletes its key pair from the browser (every tab shares the store), so
+    /// the next login starts with a new one.
+    pub(crate) async fn forget_dpop_key(&self) {
+        if self.config.dpop && self.dpop_key.get_ref().is_some() {
+            self.host.dpop_forget(&self.dpop_key_name()).await;
+        }
+        self.use_dpop_key(None);
     }
 
     /// The canonical public JWK of this app's DPoP key (created on first use).

@@ -76,6 +76,8 @@ pub trait Host {
     async fn dpop_public_jwk(&self, name: &str) -> Result<String>;
     /// An ES256 signature (R‖S) over `data` with the private DPoP key `name`.
     async fn dpop_sign(&self, name: &str, data: &[u8]) -> Result<Vec<u8>>;
+    /// Deletes the DPoP key pair `name` (the session it served has ended).
+    async fn dpop_forget(&self, name: &str);
     /// Encrypts `plaintext` with the AES-GCM key `name` (created on first use) and stores the ciphertext.
     async fn seal(&self, name: &str, plaintext: &str) -> bool;
     /// Decrypts what `seal` stored under `name`.

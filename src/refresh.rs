@@ -76,7 +76,7 @@ pub enum Change {
 impl<H: Host> Client<H> {
     /// Takes the next place in the tabs' order of session states: newer than anything any tab has made,
     /// recorded for all of them.
-    async fn next_generation(&self) -> u64 {
+    fn next_generation(&self) -> u64 {
         let name = self.coordination_name();
         let generation = self.host.shared_generation(&name).max(self.generation.get()) + 1;
         self.generation.set(generation);
@@ -86,7 +86,7 @@ impl<H: Host> Client<H> {
 
     /// Makes `s` the session and tells the other tabs (login or hand-off source).
     pub(crate) async fn install_session(&self, s: Session) {
-        let generation = self.next_generation().await;
+        let generation = self.next_generation();
         self.host.broadcast(&Message::session(generation, &s));
         if self.config.persist_sealed {
             if let Some(sealed) = s.to_sealed_json() {
@@ -94,6 +94,7 @@ impl<H: Host> Client<H> {
                 let _ = self.host.seal(&self.seal_name(), &sealed).await;
             }
         }
+        self.use_dpop_key(s.dpop_key.clone());
         *self.session.get_mut_ref() = Some(s);
         self.failures.set(0);
         self.retry_after.set(0.0);
@@ -102,11 +103,12 @@ impl<H: Host> Client<H> {
     /// Drops the session here and in every tab.
     async fn end_session(&self) {
         *self.session.get_mut_ref() = None;
-        let generation = self.next_generation().await;
+        let generation = self.next_generation();
         self.host.broadcast(&Message::ended(generation));
         if self.config.persist_sealed {
             self.host.unseal_clear(&self.seal_name()).await;
         }
+        self.forget_dpop_key().await;
     }
 
     fn seal_name(&self) -> String {
@@ -134,6 +136,7 @@ impl<H: Host> Client<H> {
             return Ok(true);
         }
         self.generation.set(shared.max(self.generation.get()));
+        self.use_dpop_key(session.dpop_key.clone());
         *self.session.get_mut_ref() = Some(session);
         match self.refresh().await {
             Ok(()) => Ok(true),
@@ -186,9 +189,9 @@ impl<H: Host> Client<H> {
             return fail(SessionEnded, "another tab refreshed the tokens and they never arrived here; sign in again");
         }
 
-        let (refresh_token, old_claims, old_id_token) = match self.session.get_ref().as_ref() {
+        let (refresh_token, old_claims, old_id_token, dpop_key) = match self.session.get_ref().as_ref() {
             None => return fail(NotSignedIn, "no user is signed in"),
-            Some(s) => (s.tokens.refresh_token.clone(), s.claims.clone(), s.tokens.id_token.clone()),
+            Some(s) => (s.tokens.refresh_token.clone(), s.claims.clone(), s.tokens.id_token.clone(), s.dpop_key.clone()),
         };
         let Some(refresh_token) = refresh_token else {
             return fail(SessionEnded, "the provider gave no refresh token; sign in again when the access token expires");
@@ -244,7 +247,7 @@ impl<H: Host> Client<H> {
             tokens.id_token = old_id_token;
         }
         let expires_at = tokens.expires_in.map(|s| self.host.now() + s);
-        self.install_session(Session { tokens, claims_text, claims, expires_at }).await;
+        self.install_session(Session { tokens, claims_text, claims, expires_at, dpop_key }).await;
         Ok(())
     }
 
@@ -348,6 +351,7 @@ impl<H: Host> Client<H> {
                 }
                 let same_user = self.session.get_ref().as_ref().is_some_and(|s| s.sub() == session.sub());
                 self.generation.set(gen);
+                self.use_dpop_key(session.dpop_key.clone());
                 *self.session.get_mut_ref() = Some(session);
                 self.failures.set(0);
                 self.retry_after.set(0.0);
@@ -362,6 +366,7 @@ impl<H: Host> Client<H> {
                     return Change::None;
                 }
                 self.generation.set(gen);
+                self.use_dpop_key(None); // the tab that ended the session deleted the key pair
                 let had = self.session.get_mut_ref().take().is_some();
                 if had {
                     Change::Ended
@@ -381,16 +386,22 @@ impl<H: Host> Client<H> {
     /// and the URL of the provider's end-session endpoint to navigate to, if it has one.
     pub async fn logout(&self, post_logout_redirect_uri: Option<String>) -> Result<Option<String>> {
         let meta = self.metadata().await?;
+        // The revocation's DPoP proof is made first: ending the session deletes the key pair.
+        let endpoint = meta.revocation_endpoint.as_deref();
+        let has_refresh_token = self.session.get_ref().as_ref().is_some_and(|s| s.tokens.refresh_token.is_some());
+        let proof = match endpoint {
+            Some(ep) if has_refresh_token => self.dpop_proof("POST", ep, None).await.ok().flatten(),
+            _ => None,
+        };
         let taken = self.session.get_mut_ref().take();
         self.end_session().await;
         let Some(s) = taken else {
             return Ok(None);
         };
         let mut revoked = false;
-        if let (Some(rt), Some(endpoint)) = (&s.tokens.refresh_token, &meta.revocation_endpoint) {
+        if let (Some(rt), Some(endpoint)) = (&s.tokens.refresh_token, endpoint) {
             // RFC 7009 §2.2: the provider answers 200 whether or not the token was valid. A failure
             // here leaves a refresh token alive at the provider until it expires; logout goes on.
-            let proof = self.dpop_proof("POST", endpoint, None).await.ok().flatten();
             let res = self.host.post_form(endpoint, &revocation_body(&self.config, rt), proof.as_deref()).await;
             revoked = res.is_ok_and(|r| r.status == 200);
         }

@@ -17,6 +17,8 @@ pub struct Session {
     pub claims: Json,
     /// Unix seconds when the access token expires, if the provider said.
     pub expires_at: Option<f64>,
+    /// With DPoP: the id of this session's key pair (a fresh one per login; not a secret).
+    pub dpop_key: Option<String>,
 }
 
 pub enum Message {
@@ -54,6 +56,9 @@ impl Session {
             o.push_str(",\"exp\":");
             json::write_u64(&mut o, e.max(0.0) as u64);
         }
+        if let Some(k) = &self.dpop_key {
+            push_member(&mut o, "dk", k);
+        }
         o.push('}');
         o
     }
@@ -67,6 +72,9 @@ impl Session {
         push_member(&mut o, "rt", rt.as_str());
         if let Some(it) = &self.tokens.id_token {
             push_member(&mut o, "it", it);
+        }
+        if let Some(k) = &self.dpop_key {
+            push_member(&mut o, "dk", k);
         }
         o.push('}');
         Some(o)
@@ -87,6 +95,7 @@ impl Session {
             claims_text,
             claims,
             expires_at: Some(0.0),
+            dpop_key: v.str_member("dk").map(String::from),
         })
     }
 
@@ -108,6 +117,7 @@ impl Session {
             claims_text,
             claims,
             expires_at,
+            dpop_key: s("dk"),
         })
     }
 }
@@ -175,6 +185,7 @@ mod tests {
             claims: Json::parse(&claims_text, ErrorCode::JwtMalformed).ok().unwrap(),
             claims_text,
             expires_at: Some(1_700_000_300.0),
+            dpop_key: Some("k-1".into()),
         }
     }
 
@@ -189,6 +200,7 @@ mod tests {
         assert_eq!(s.expires_at, Some(1_700_000_300.0));
         assert_eq!(s.claims_text, r#"{"sub":"alice","aud":["spa"],"exp":1700000300,"name":"A \"q\""}"#);
         assert_eq!(s.claims.str_member("sub"), Some("alice"));
+        assert_eq!(s.dpop_key.as_deref(), Some("k-1"), "the tab that takes it over signs with the same key");
     }
 
     #[test]
@@ -200,6 +212,7 @@ mod tests {
         assert_eq!(s.tokens.access_token.as_str(), "");
         assert_eq!(s.expires_at, Some(0.0), "expired: a restore refreshes at once");
         assert_eq!(s.sub(), Some("alice"));
+        assert_eq!(s.dpop_key.as_deref(), Some("k-1"));
         assert!(Session::from_sealed_json(r#"{"claims":{}}"#).is_none(), "no refresh token, nothing to restore");
     }
 

@@ -22,6 +22,8 @@ pub struct LoginTransaction {
     pub return_to: Option<String>,
     /// Unix seconds after which the transaction is refused and deleted.
     pub expires_at: u64,
+    /// With DPoP: the id of the key pair this login binds the code to (`dpop_jkt`).
+    pub dpop_key: Option<String>,
 }
 
 pub fn storage_key(state: &State) -> String {
@@ -55,6 +57,10 @@ impl LoginTransaction {
             o.push_str(",\"return_to\":");
             json::write_str(&mut o, r);
         }
+        if let Some(k) = &self.dpop_key {
+            o.push_str(",\"dpop_key\":");
+            json::write_str(&mut o, k);
+        }
         o.push_str(",\"expires_at\":");
         json::write_u64(&mut o, self.expires_at);
         o.push('}');
@@ -74,6 +80,7 @@ impl LoginTransaction {
             issuer: IssuerUrl::new(s("issuer")?),
             return_to: v.str_member("return_to").map(String::from),
             expires_at: expires_at as u64,
+            dpop_key: v.str_member("dpop_key").map(String::from),
         })
     }
 
@@ -94,6 +101,7 @@ mod tests {
             issuer: IssuerUrl::new("https://op.example"),
             return_to: Some("/orders?id=1".into()),
             expires_at: 1_700_000_600,
+            dpop_key: Some("k-1".into()),
         }
     }
 
@@ -104,6 +112,7 @@ mod tests {
         assert_eq!(back.code_verifier.as_str(), "v");
         assert_eq!(back.return_to.as_deref(), Some("/orders?id=1"));
         assert_eq!(back.expires_at, 1_700_000_600);
+        assert_eq!(back.dpop_key.as_deref(), Some("k-1"));
         assert_eq!(storage_key(&back.state), "oidc-wasm.tx.s\"1");
     }
 

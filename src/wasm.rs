@@ -75,6 +75,8 @@ extern "C" {
     fn dpop_public_jwk(this: &JsHost, name: &str) -> Promise;
     #[wasm_bindgen(method, js_name = dpopSign)]
     fn dpop_sign(this: &JsHost, name: &str, data: &[u8]) -> Promise;
+    #[wasm_bindgen(method, js_name = dpopForget)]
+    fn dpop_forget(this: &JsHost, name: &str) -> Promise;
     #[wasm_bindgen(method)]
     fn seal(this: &JsHost, name: &str, plaintext: &str) -> Promise;
     #[wasm_bindgen(method)]
@@ -196,6 +198,9 @@ impl Host for JsHost {
     async fn dpop_sign(&self, name: &str, data: &[u8]) -> Result<Vec<u8>> {
         let v = JsFuture::from(JsHost::dpop_sign(self, name, data)).await.map_err(crypto_error)?;
         Ok(bytes_of(self, &v))
+    }
+    async fn dpop_forget(&self, name: &str) {
+        let _ = JsFuture::from(JsHost::dpop_forget(self, name)).await;
     }
     async fn seal(&self, name: &str, plaintext: &str) -> bool {
         JsFuture::from(JsHost::seal(self, name, plaintext)).await.ok().and_then(|v| v.as_bool()) == Some(true)

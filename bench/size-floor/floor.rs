@@ -55,7 +55,7 @@ impl Floor {
         let url = crate::authorization::build_authorization_url(&self.config, meta, &crate::authorization::AuthorizationRequest {
             state: &state, nonce: &nonce, code_challenge: &challenge, dpop_jkt: None, extra: &[],
         }).map_err(to_js)?;
-        let tx = crate::transaction::LoginTransaction { state: state.clone(), code_verifier: verifier, nonce, issuer: self.config.issuer.clone(), return_to: None, expires_at: now + 600 };
+        let tx = crate::transaction::LoginTransaction { state: state.clone(), code_verifier: verifier, nonce, issuer: self.config.issuer.clone(), return_to: None, expires_at: now + 600, dpop_key: None };
         let a = Array::new();
         a.push(&JsValue::from_str(&url));
         a.push(&JsValue::from_str(&crate::transaction::storage_key(&state)));
@@ -96,7 +96,7 @@ impl Floor {
         a.push(&JsValue::from_str(jws.signing_input));
         a.push(&js_sys::Uint8Array::from(&jws.signature[..]));
         let expires_at = t.expires_in.map(|s| now + s);
-        self.session = Some(crate::session::Session { tokens: t, claims_text: jws.payload_text.clone(), claims: jws.payload, expires_at });
+        self.session = Some(crate::session::Session { tokens: t, claims_text: jws.payload_text.clone(), claims: jws.payload, expires_at, dpop_key: None });
         Ok(a)
     }
     pub fn refresh_body(&self) -> Option<String> {

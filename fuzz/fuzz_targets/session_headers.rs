@@ -17,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(g2, gen);
                 assert_eq!(s2.claims_text, session.claims_text);
                 assert_eq!(s2.tokens.access_token.as_str(), session.tokens.access_token.as_str());
+                assert_eq!(s2.dpop_key, session.dpop_key);
             }
             _ => panic!("a session message did not survive a round trip"),
         }

@@ -50,6 +50,8 @@ let userinfoEndpoint;
 
 const sha256 = (text) => createHash('sha256').update(text).digest('base64url');
 const keyName = (suffix) => `oidc-wasm|${op.issuer}|${CLIENT_ID}|${suffix}`;
+/** The stored DPoP key pairs (one per login: `<app>|dpop|<key id>`), by IndexedDB key. */
+const dpopKeys = (dump) => storeRecords(dump, 'keys').filter((k) => String(k.key).startsWith(`${keyName('dpop')}|`));
 
 /** The page's config: the API, test hooks, and the SDK options under test. */
 function configure({ dpop = true, persistSession, scope = API_SCOPE } = {}) {
@@ -354,6 +356,8 @@ describe('DPoP (RFC 9449): tokens bound to a non-extractable key', () => {
     await screenshotOnFailure(session.pages, 'dpop-non-extractable', async () => {
       const page = await session.newTab();
       const exchange = await signIn(session, page, 'kim');
+      const names = dpopKeys(await dumpStorage(page)).map((k) => k.key);
+      assert.equal(names.length, 1, `one DPoP key pair stored under ${keyName('dpop')}|<key id>`);
       const info = await page.evaluate(async (name) => {
         const db = await new Promise((res, rej) => {
           const req = indexedDB.open('oidc-wasm');
@@ -390,8 +394,8 @@ describe('DPoP (RFC 9449): tokens bound to a non-extractable key', () => {
           usable: signature.byteLength === 64,
           publicJwk: await crypto.subtle.exportKey('jwk', publicKey),
         };
-      }, keyName('dpop'));
-      assert.ok(info.found, `the key pair is stored under ${keyName('dpop')}`);
+      }, names[0]);
+      assert.ok(info.found, `the key pair is stored under ${names[0]}`);
       assert.equal(info.isCryptoKey, true, 'stored as a CryptoKey object');
       assert.equal(info.type, 'private');
       assert.equal(info.extractable, false, 'privateKey.extractable === false');
@@ -618,7 +622,7 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
           assert.ok(sessionKey, 'the sealing key is stored');
           assert.equal(sessionKey.extractable, false, 'the sealing key is non-extractable');
           assert.equal(sessionKey.algorithm.name, 'AES-GCM');
-          assert.equal(keys.some((k) => k.key === keyName('dpop')), dpop, dpop ? 'a DPoP key exists' : 'no DPoP key without dpop: true');
+          assert.equal(dpopKeys(dump).length, dpop ? 1 : 0, dpop ? 'a DPoP key exists' : 'no DPoP key without dpop: true');
 
           // Reload: restored by one refresh, no authorization request, no login page.
           const authzBefore = op.counters.authorization;
@@ -705,13 +709,16 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
     }
   });
 
-  test('logout clears the sealed record and a reload stays signed out; a refused refresh token (invalid_grant) clears it too', { timeout: TEST_TIMEOUT }, async (t) => {
+  test('logout clears the sealed record and deletes the DPoP key pair, a reload stays signed out, the next login gets a new key; a refused refresh token (invalid_grant) clears both too', { timeout: TEST_TIMEOUT }, async (t) => {
     configure({ dpop: true, persistSession: 'sealed' });
     const session = await newContext();
     await screenshotOnFailure(session.pages, 'dpop-sealed-logout', async () => {
       const page = await session.newTab();
       const exchange = await signIn(session, page, 'lou');
       assert.equal(storeRecords(await dumpStorage(page), 'sealed').length, 1, 'sealed after sign-in');
+      const firstKeys = dpopKeys(await dumpStorage(page)).map((k) => k.key);
+      assert.equal(firstKeys.length, 1, 'one DPoP key pair for the session');
+      const firstJkt = decodeJwt(exchange.body.access_token).cnf?.jkt;
 
       // Logout: revocation (with a proof), then the OP's logout page, back to the app.
       const revocationsBefore = op.revocations.length;
@@ -724,6 +731,7 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
       await page.waitForURL((u) => u.origin === app.origin);
       assert.equal(await waitForOutcome(page, ANY_STATE), 'signed-out');
       assert.deepEqual(storeRecords(await dumpStorage(page), 'sealed'), [], 'the sealed record is gone');
+      assert.deepEqual(dpopKeys(await dumpStorage(page)), [], 'the session\'s DPoP key pair is deleted');
       const tokensBefore = op.tokenRequests.length;
       await page.reload();
       assert.equal(await waitForOutcome(page, ANY_STATE), 'signed-out', 'a reload is signed out');
@@ -732,6 +740,10 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
       // Sign in again, then the OP stops accepting the refresh token (revoked behind the page's back).
       const second = await signIn(session, page, 'lou');
       assert.equal(storeRecords(await dumpStorage(page), 'sealed').length, 1, 'sealed again');
+      const secondKeys = dpopKeys(await dumpStorage(page)).map((k) => k.key);
+      assert.equal(secondKeys.length, 1);
+      assert.notEqual(secondKeys[0], firstKeys[0], 'a new login, a new key pair');
+      assert.notEqual(decodeJwt(second.body.access_token).cnf?.jkt, firstJkt, 'the new tokens are bound to another thumbprint');
       const revoke = await fetch(`${op.issuer}/token/revocation`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -743,6 +755,7 @@ describe('persistSession: \'sealed\': the session survives a reload, with no tok
       assert.equal(await waitForOutcome(page, ANY_STATE), 'signed-out', 'the reload ends signed out');
       assert.deepEqual(op.tokenRequests.slice(beforeReload).map((r) => [r.grantType, r.error]), [['refresh_token', 'invalid_grant']], 'one refresh, refused');
       assert.deepEqual(storeRecords(await dumpStorage(page), 'sealed'), [], 'invalid_grant cleared the sealed record');
+      assert.deepEqual(dpopKeys(await dumpStorage(page)), [], 'and deleted the session\'s DPoP key pair');
       const beforeSecondReload = op.tokenRequests.length;
       await page.reload();
       assert.equal(await waitForOutcome(page, ANY_STATE), 'signed-out');
