@@ -1,7 +1,6 @@
-// A static host for a built single-page app, with the headers the SDK expects of a real deployment:
-// `.wasm` as application/wasm (WebAssembly.instantiateStreaming needs it), and on HTML a strict
-// Content-Security-Policy (no inline script; `'wasm-unsafe-eval'` to compile the wasm; fetches only to
-// this origin and the provider's) plus `Referrer-Policy: no-referrer` (the callback URL carries the code).
+// A static host for a built single-page app, with the headers the SDK expects of a real deployment
+// (examples/static.mjs): `.wasm` as application/wasm, and on HTML a strict Content-Security-Policy (fetches
+// only to this origin and the provider's; img-src also allows data:) plus `Referrer-Policy: no-referrer`.
 //
 // As a script, it runs the plain script-tag example with no build step of its own (needs dist/ from
 // `node scripts/build.mjs`): it starts the local OpenID Provider (tests/op/provider.mjs) and serves
@@ -13,36 +12,23 @@
 //
 // As a module (tests/consumers/): startStaticServer({ root, mounts, config, connectSrc, spa }).
 
-import { createServer } from 'node:http';
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-};
+import { contentSecurityPolicy as strictPolicy, fileInside, pageHeaders, sendFile, serve } from '../static.mjs';
 
 export function contentSecurityPolicy(connectSrc = []) {
-  return [
-    "default-src 'self'",
-    "script-src 'self' 'wasm-unsafe-eval'",
-    `connect-src ${["'self'", ...new Set(connectSrc.map((u) => new URL(u).origin))].join(' ')}`,
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-  ].join('; ');
+  return strictPolicy(connectSrc.map((u) => new URL(u).origin), { imgSrc: "'self' data:" });
+}
+
+// Errors: 404 says so in plain text; 400, 405 (with Allow) and 500 have no body.
+function reply(res, status, headers = {}) {
+  if (status === 404) {
+    res.writeHead(404, { 'Content-Type': 'text/plain' });
+    return res.end('not found');
+  }
+  if (!res.headersSent) res.writeHead(status, headers);
+  res.end();
 }
 
 /**
@@ -58,95 +44,35 @@ export function contentSecurityPolicy(connectSrc = []) {
 export async function startStaticServer({ root, mounts = {}, config, connectSrc = [], spa = true, port = 0 } = {}) {
   let current = { root: root && resolve(root), config, connectSrc };
 
-  async function send(res, method, file, headers = {}) {
-    let info;
-    try {
-      info = await stat(file);
-    } catch {
-      info = null;
-    }
-    if (!info?.isFile()) return false;
-    const body = await readFile(file);
-    const ext = extname(file).toLowerCase();
-    res.writeHead(200, {
-      'Content-Type': TYPES[ext] ?? 'application/octet-stream',
-      'Content-Length': body.length,
-      'Cache-Control': 'no-store',
-      'X-Content-Type-Options': 'nosniff',
-      ...(ext === '.html' && {
-        'Content-Security-Policy': contentSecurityPolicy(current.connectSrc),
-        'Referrer-Policy': 'no-referrer',
-      }),
-      ...headers,
-    });
-    res.end(method === 'HEAD' ? undefined : body);
-    return true;
-  }
-
-  // A path inside dir, or null when it would leave it.
-  function inside(dir, rel) {
-    const file = resolve(dir, `.${sep}${rel}`);
-    return file === dir || file.startsWith(dir + sep) ? file : null;
-  }
-
-  const server = createServer(async (req, res) => {
-    try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { Allow: 'GET, HEAD' });
-        return res.end();
-      }
-      let path;
-      try {
-        path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-      } catch {
-        path = null;
-      }
-      if (!path || path.includes('\0') || path.includes('\\')) {
-        res.writeHead(400);
-        return res.end();
-      }
-      if (path === '/config.json' && current.config) {
-        res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
-        return res.end(req.method === 'HEAD' ? undefined : JSON.stringify(current.config));
-      }
-      for (const [prefix, dir] of Object.entries(mounts)) {
-        if (path.startsWith(prefix)) {
-          const file = inside(resolve(dir), path.slice(prefix.length));
-          if (file && await send(res, req.method, file)) return;
-          res.writeHead(404, { 'Content-Type': 'text/plain' });
-          return res.end('not found');
-        }
-      }
-      if (current.root) {
-        const file = inside(current.root, path.endsWith('/') ? `${path.slice(1)}index.html` : path.slice(1));
-        if (file && await send(res, req.method, file)) return;
-        if (spa && !extname(path) && await send(res, req.method, join(current.root, 'index.html'))) return;
-      }
-      res.writeHead(404, { 'Content-Type': 'text/plain' });
-      res.end('not found');
-    } catch (err) {
-      console.error('[static] error serving', req.url?.split('?')[0], err);
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    }
+  // HTML, wherever it is served from, gets the page headers.
+  const send = (res, method, file) => sendFile(res, method, file, {
+    headers: (ext) => (ext === '.html' ? pageHeaders(contentSecurityPolicy(current.connectSrc)) : {}),
   });
 
-  await new Promise((done, fail) => {
-    server.once('error', fail);
-    server.listen(port, '127.0.0.1', () => { server.off('error', fail); done(); });
-  });
-  const origin = `http://127.0.0.1:${server.address().port}`;
+  const { origin, close } = await serve(async (req, res, path) => {
+    if (path === '/config.json' && current.config) {
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+      return res.end(req.method === 'HEAD' ? undefined : JSON.stringify(current.config));
+    }
+    for (const [prefix, dir] of Object.entries(mounts)) {
+      if (path.startsWith(prefix)) {
+        if (!await send(res, req.method, fileInside(dir, path.slice(prefix.length)))) reply(res, 404);
+        return;
+      }
+    }
+    if (current.root) {
+      if (await send(res, req.method, fileInside(current.root, path.endsWith('/') ? `${path.slice(1)}index.html` : path.slice(1)))) return;
+      if (spa && !extname(path) && await send(res, req.method, join(current.root, 'index.html'))) return;
+    }
+    reply(res, 404);
+  }, { port, label: 'static', reply });
+
   return {
     origin,
     url: `${origin}/`,
     /** Changes what is served: { root, config, connectSrc }. */
     configure(changes) { current = { ...current, ...changes, root: changes.root ? resolve(changes.root) : current.root }; },
-    close() {
-      return new Promise((done) => {
-        server.close(() => done());
-        server.closeAllConnections?.();
-      });
-    },
+    close,
   };
 }
 
