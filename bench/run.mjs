@@ -184,7 +184,7 @@ try {
         }
       }
       return { n: Math.max(1, Math.round(n / block)) * block, block, samples };
-    }, { n: ITERATIONS, block: 50, authLength, api: `${app.origin}/api/ping` });
+    }, { n: ITERATIONS, block: 10, authLength, api: `${app.origin}/api/ping` });
     await context.close();
   }
   }

@@ -298,7 +298,8 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
       if (headers === undefined) return fetch(request);
       // A streamed body can be sent once only; anything else is kept for one retry.
       const streamed = typeof ReadableStream !== 'undefined' && init?.body instanceof ReadableStream;
-      const spare = streamed ? undefined : request.clone();
+      // A request without a body can be sent again as it is; one with a body is cloned for the retry.
+      const spare = streamed ? undefined : request.body === null ? request : request.clone();
       const send = async (r: Request, [authorization, proof]: [string, string?]) => {
         r.headers.set('authorization', authorization);
         if (proof !== undefined) r.headers.set('dpop', proof);

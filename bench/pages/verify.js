@@ -25,7 +25,7 @@ import { browserHost } from '../../js/host.ts';
 
 const q = new URLSearchParams(location.search);
 const N = Number(q.get('n') ?? 1000);
-const BLOCK = Number(q.get('block') ?? 50);
+const BLOCK = Number(q.get('block') ?? 10);
 const WARMUP = 30;
 
 const b64u = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
