@@ -10,16 +10,17 @@
 //    tarball, a production build, the output served on 127.0.0.1 with a strict CSP (script-src 'self'
 //    'wasm-unsafe-eval') and .wasm as application/wasm, then sign in through the provider's pages, check
 //    that the page names the user, and sign out:
-//      plain script tag (examples/plain, the tarball's dist/oidc-wasm.global.js), Vite + React
-//      (examples/react), Vite + Vue (examples/vue), webpack 5 (tests/consumers/webpack), and the
-//      React example under the Vite dev server (dependency pre-bundling and the wasm URL).
+//      plain script tag (examples/plain, the tarball's dist/oidc-wasm.global.js), Vite + React 19
+//      (examples/react), the same app on React 18 (tests/consumers/react18: manifest and lockfile),
+//      Vite + Vue (examples/vue), webpack 5 (tests/consumers/webpack), and the React example under the
+//      Vite dev server (dependency pre-bundling and the wasm URL).
 //
 // npm installs use npm's own cache only (`--prefer-offline`). Each step is bounded in time and its
 // duration is printed as a test diagnostic. Failure messages carry the tail of the failing command's
 // output; a failed sign-in leaves a screenshot in tests/consumers/artifacts/. No token is ever printed.
 //
 // Environment: CHROMIUM (default /usr/bin/chromium); CONSUMERS_PACKAGE_DIR (a directory to pack instead of
-// the repository); CONSUMERS_ONLY (comma-separated subset: typed,plain,react,react-dev,vue,webpack);
+// the repository); CONSUMERS_ONLY (comma-separated subset: typed,plain,react,react18,react-dev,vue,webpack);
 // CONSUMERS_KEEP=1 keeps the temp dir; CONSUMERS_DEBUG=1 prints the pages' console.
 
 import { after, before, describe, test } from 'node:test';
@@ -46,7 +47,9 @@ const T = { pack: 2 * MINUTE, install: 4 * MINUTE, build: 2 * MINUTE, tsc: 2 * M
 // The apps: where their sources are (copied without node_modules and build output), how they are built,
 // what is served, and who signs in. Their redirect URI is /callback.
 const APPS = {
-  react: { src: 'examples/react', build: ['npm', 'run', 'build'], serve: 'dist', user: 'ada' },
+  react: { src: 'examples/react', build: ['npm', 'run', 'build'], serve: 'dist', user: 'ada', react: '19.' },
+  // The same app on React 18: examples/react's sources with the manifest and lockfile of tests/consumers/react18.
+  react18: { src: 'examples/react', manifest: 'tests/consumers/react18', build: ['npm', 'run', 'build'], serve: 'dist', user: 'alan', react: '18.' },
   vue: { src: 'examples/vue', build: ['npm', 'run', 'build'], serve: 'dist', user: 'grace' },
   webpack: { src: 'tests/consumers/webpack', build: ['npm', 'run', 'build'], serve: 'public', user: 'barbara' },
 };
@@ -155,12 +158,14 @@ function freePort() {
   });
 }
 
-/** Copies an app's sources to the temp dir and points its package.json and lockfile at the tarball. The
+/** Copies an app's sources to the temp dir (with the package.json and lockfile of `manifestDir` instead of
+ * its own, when given) and points its package.json and lockfile at the tarball. The
  * lockfile keeps no integrity for the tarball: with the hash of an older build, `npm ci` would fail with
  * EINTEGRITY on a clean cache, and, worse, silently install the older build from a warm one. */
-function prepareApp(name, src) {
+function prepareApp(name, src, manifestDir) {
   const dest = join(work, name);
   cpSync(join(REPO, src), dest, { recursive: true, filter: (p) => !SKIP_COPY.has(p.split(/[\\/]/).pop()) || p === join(REPO, src) });
+  if (manifestDir) for (const f of ["package.json", "package-lock.json"]) cpSync(join(REPO, manifestDir, f), join(dest, f));
   const spec = `file:${relative(dest, tarball).split('\\').join('/')}`;
   const manifestFile = join(dest, 'package.json');
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
@@ -376,7 +381,7 @@ describe('the packed package in real consumers', () => {
   });
 
   test('committed lockfiles do not pin the tarball\'s integrity (npm ci would install a stale build or fail)', () => {
-    for (const src of [...Object.values(APPS).map((a) => a.src), 'tests/consumers/typed']) {
+    for (const src of [...Object.values(APPS).map((a) => a.manifest ?? a.src), 'tests/consumers/typed']) {
       const lock = JSON.parse(readFileSync(join(REPO, src, 'package-lock.json'), 'utf8'));
       const entry = lock.packages['node_modules/oidc-wasm'];
       assert.ok(entry, `${src}/package-lock.json has oidc-wasm`);
@@ -401,8 +406,12 @@ describe('the packed package in real consumers', () => {
 
   for (const [name, app] of Object.entries(APPS)) {
     test(`${name}: install, production build, sign in and out`, { skip: !enabled(name), timeout: T.install + T.build + 2 * T.signIn }, async (t) => {
-      const dir = prepareApp(name, app.src);
+      const dir = prepareApp(name, app.src, app.manifest);
       await install(t, dir);
+      if (app.react) {
+        const react = JSON.parse(readFileSync(join(dir, 'node_modules', 'react', 'package.json'), 'utf8')).version;
+        assert.ok(react.startsWith(app.react), `${name} runs on React ${app.react}x (installed: ${react})`);
+      }
       await timed(t, 'build', () => run(app.build[0], app.build.slice(1), {
         cwd: dir,
         timeout: T.build,
