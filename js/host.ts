@@ -80,6 +80,16 @@ function keyOnce<T>(name: string, generate: () => Promise<T>): Promise<T> {
   return p;
 }
 
+// GETs started before any client exists (`preload`), by URL; a client's `prefetch` of the same URL takes
+// the answer over instead of asking again.
+const early = new Map<string, Promise<HttpResult>>();
+export function prefetchEarly(url: string): void {
+  if (early.has(url)) return;
+  const answer = send('GET', url);
+  answer.catch(() => {}); // a failure is reported when the core reads it
+  early.set(url, answer);
+}
+
 export function browserHost() {
   return {
     /** Set by the wrapper: this tab's BroadcastChannel for the app (it also listens on it). */
@@ -100,7 +110,8 @@ export function browserHost() {
     prefetched: new Map<string, Promise<HttpResult>>(),
     prefetch(url: string): void {
       if (this.prefetched.has(url)) return;
-      const answer = send('GET', url);
+      const answer = early.get(url) ?? send('GET', url);
+      early.delete(url);
       answer.catch(() => {}); // a failure is reported when the core reads it
       this.prefetched.set(url, answer);
     },

@@ -3,7 +3,7 @@
 // No protocol logic lives here.
 
 import init, { Core } from '../build/wasm/oidc_wasm.js';
-import { browserHost } from './host.js';
+import { browserHost, prefetchEarly } from './host.js';
 import { OidcError, toOidcError } from './errors.js';
 
 export { OidcError };
@@ -162,6 +162,16 @@ function discoveryUrlHint(issuer: unknown): string | undefined {
     return undefined;
   }
   return `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+}
+
+/** Starts loading the core now — the wasm download and compilation, and the provider's discovery document
+ * when `issuer` is given — so that a later `createClient` finds them under way or done. Call it first thing
+ * in the app's entry module, before the framework renders. Idempotent; never throws (a failure surfaces in
+ * `createClient`, which tries again). */
+export function preload(options: { issuer?: string; wasm?: OidcConfig['wasm'] } = {}): void {
+  const discovery = discoveryUrlHint(options.issuer);
+  if (discovery) prefetchEarly(discovery);
+  loadWasm(options.wasm).catch(() => {});
 }
 
 /** How long a new tab waits for an open tab of the same app to hand its session over. */
