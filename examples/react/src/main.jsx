@@ -1,5 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { preload } from 'oidc-wasm';
 import { AuthProvider } from 'oidc-wasm/react';
 import { App } from './App.jsx';
 import './style.css';
@@ -12,6 +13,9 @@ const config = {
   postLogoutRedirectUri: `${location.origin}/`,
   scope: 'openid profile email',
 };
+
+// Start loading the core (wasm and discovery) now, while React starts; AuthProvider's client takes it over.
+preload({ issuer: config.issuer });
 
 createRoot(document.getElementById('root')).render(
   <StrictMode>
