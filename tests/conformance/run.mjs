@@ -103,6 +103,9 @@ export function evaluate(cs, result, opState, pageProblems) {
   if (checks.jwksFetches !== undefined && count('jwks') !== checks.jwksFetches) {
     reasons.push(`expected ${checks.jwksFetches} JWKS fetch(es), saw ${count('jwks')}`);
   }
+  if (checks.maxJwksFetches !== undefined && count('jwks') > checks.maxJwksFetches) {
+    reasons.push(`expected at most ${checks.maxJwksFetches} JWKS fetch(es), saw ${count('jwks')}`);
+  }
   if (checks.refreshes !== undefined && count('refresh') !== checks.refreshes) {
     reasons.push(`expected ${checks.refreshes} refresh request(s), saw ${count('refresh')}`);
   }
