@@ -132,6 +132,9 @@ fn claims_of(v: &Json) -> Option<(Json, String)> {
     Some((claims, text))
 }
 
+/// 2^53: the largest whole number a JSON number (an f64) holds exactly.
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+
 impl Message {
     pub fn session(gen: u64, s: &Session) -> String {
         let mut o = String::from("{\"t\":\"session\",\"gen\":");
@@ -155,7 +158,15 @@ impl Message {
     pub fn parse(text: &str) -> Result<Message> {
         let v = Json::parse_object(text, ErrorCode::InvalidConfig)?;
         let bad = || crate::error::OidcError::new(ErrorCode::InvalidConfig, "unreadable message from another tab");
-        let gen = || v.get("gen").and_then(Json::as_f64).filter(|g| *g >= 0.0).map(|g| g as u64).ok_or_else(bad);
+        // A generation is a whole number that JSON carries exactly (at most 2^53): anything else is not one
+        // this SDK wrote, and would not survive being passed on.
+        let gen = || {
+            v.get("gen")
+                .and_then(Json::as_f64)
+                .filter(|g| *g >= 0.0 && *g <= MAX_EXACT && (*g as u64) as f64 == *g)
+                .map(|g| g as u64)
+                .ok_or_else(bad)
+        };
         match v.str_member("t") {
             Some("session") => {
                 let session = v.get("s").and_then(Session::from_json).ok_or_else(bad)?;
@@ -219,8 +230,20 @@ mod tests {
     #[test]
     fn other_messages() {
         assert!(matches!(Message::parse(&Message::ended(3)), Ok(Message::Ended { gen: 3 })));
+        let largest = Message::ended(9_007_199_254_740_992);
+        assert!(matches!(Message::parse(&largest), Ok(Message::Ended { gen: 9_007_199_254_740_992 })), "2^53 is exact");
         assert!(matches!(Message::parse(Message::ASK), Ok(Message::Ask)));
-        for bad in ["", "{}", r#"{"t":"session","gen":1}"#, r#"{"t":"ended"}"#, r#"{"t":"x"}"#, r#"{"t":"session","gen":1,"s":{"claims":1,"at":"x"}}"#] {
+        for bad in [
+            "",
+            "{}",
+            r#"{"t":"session","gen":1}"#,
+            r#"{"t":"ended"}"#,
+            r#"{"t":"x"}"#,
+            r#"{"t":"session","gen":1,"s":{"claims":1,"at":"x"}}"#,
+            // found by fuzzing: beyond 2^53 the number is rounded, and would not survive a hand-off
+            r#"{"t":"ended","gen":366666666666666666}"#,
+            r#"{"t":"ended","gen":1.5}"#,
+        ] {
             assert!(Message::parse(bad).is_err(), "{bad}");
         }
     }
