@@ -80,14 +80,18 @@ function keyOnce<T>(name: string, generate: () => Promise<T>): Promise<T> {
   return p;
 }
 
+/** A plain GET started ahead of the core's request for it; a failure is reported when the core reads it. */
+function getAhead(url: string): Promise<HttpResult> {
+  const answer = send('GET', url);
+  answer.catch(() => {});
+  return answer;
+}
+
 // GETs started before any client exists (`preload`), by URL; a client's `prefetch` of the same URL takes
 // the answer over instead of asking again.
 const early = new Map<string, Promise<HttpResult>>();
 export function prefetchEarly(url: string): void {
-  if (early.has(url)) return;
-  const answer = send('GET', url);
-  answer.catch(() => {}); // a failure is reported when the core reads it
-  early.set(url, answer);
+  if (!early.has(url)) early.set(url, getAhead(url));
 }
 
 export function browserHost() {
@@ -110,17 +114,15 @@ export function browserHost() {
     prefetched: new Map<string, Promise<HttpResult>>(),
     prefetch(url: string): void {
       if (this.prefetched.has(url)) return;
-      const answer = early.get(url) ?? send('GET', url);
+      this.prefetched.set(url, early.get(url) ?? getAhead(url));
       early.delete(url);
-      answer.catch(() => {}); // a failure is reported when the core reads it
-      this.prefetched.set(url, answer);
     },
 
     http(method: string, url: string, body?: string, authorization?: string, dpop?: string): Promise<HttpResult> {
-      const early = method === 'GET' && authorization === undefined && dpop === undefined ? this.prefetched.get(url) : undefined;
-      if (early) {
+      const ahead = method === 'GET' && authorization === undefined && dpop === undefined ? this.prefetched.get(url) : undefined;
+      if (ahead) {
         this.prefetched.delete(url);
-        return early;
+        return ahead;
       }
       return send(method, url, body, authorization, dpop);
     },
