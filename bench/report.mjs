@@ -4,12 +4,15 @@
 
 const KB = 1000; // sizes in kB of 1,000 bytes, as bundle-size sites print them
 
-const median = (a) => {
+export const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const stats = (a) => ({ median: median(a), min: Math.min(...a), max: Math.max(...a), n: a.length });
+// Ratios are medians of per-round ratios: each round runs every contestant back to back (in alternating
+// order), so a change in the machine's load between rounds cancels out.
+export const pairedRatio = (a, b) => median(a.map((x, i) => x / b[i]).filter((r) => Number.isFinite(r)));
 const ms = (x) => `${x.toFixed(1)} ms`;
 const us = (x) => `${x >= 1000 ? x.toFixed(0) : x.toFixed(1)} µs`;
 const kb = (b) => `${(b / KB).toFixed(1)} kB`;
@@ -55,10 +58,8 @@ export function writeReport({ quick, command, seconds, date, counts, machine, bu
   const vs = Object.fromEntries(Object.entries(v.samples).map(([k, a]) => [k, stats(a)]));
   // The target, as the issue states it: oidc-wasm's verification (the SDK as shipped) against bare
   // importKey + verify on the same token. The like-for-like ratios are reported beside it.
-  // Ratios are medians of per-round ratios: each round runs every contestant back to back (in alternating
-  // order), so a change in the machine's load between rounds cancels out. The ratio of the overall medians
-  // is shown beside it.
-  const paired = (a, b) => median(a.map((x, i) => x / b[i]).filter((r) => Number.isFinite(r)));
+  // The ratio of the overall medians is shown beside each paired ratio.
+  const paired = pairedRatio;
   const vRatio = paired(v.samples.wasmCached, v.samples.bareUncached);
   const vRatioUncached = paired(v.samples.wasmUncached, v.samples.bareUncached);
   const vRatioCached = paired(v.samples.wasmCached, v.samples.bareCached);

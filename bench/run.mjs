@@ -44,7 +44,7 @@ if (!LIB_DEPS.every((d) => existsSync(join(BENCH, 'node_modules', d, 'package.js
 const { buildAll, LIBS } = await import('./build.mjs');
 const { startBenchOp } = await import('./op.mjs');
 const { startAppServer } = await import('./server.mjs');
-const { writeReport } = await import('./report.mjs');
+const { writeReport, median, pairedRatio } = await import('./report.mjs');
 const { chromium } = await import('playwright-core');
 
 // ---------------------------------------------------------------------------------------------------
@@ -283,14 +283,13 @@ const command = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 
 const envUsed = ['BENCH_QUICK', 'BENCH_ROUNDS', 'BENCH_ITERATIONS', 'BENCH_STORM', 'BENCH_TABS'].filter((k) => process.env[k] !== undefined)
   .map((k) => `${k}=${process.env[k]}`).join(' ');
 if (ONLY) {
-  const median = (a) => { const b = [...a].sort((x, y) => x - y); return b.length ? b[Math.floor((b.length - 1) / 2)] : NaN; };
   const size = built.sizes['oidc-wasm'];
   log(`oidc-wasm size: JS ${size.js.gzip} + wasm ${size.wasm.gzip} = ${size.js.gzip + size.wasm.gzip} B gzip`);
   for (const [name, per] of [['cold start', results.coldStart], ['callback', results.callback]]) {
     const line = Object.entries(per).filter(([, v]) => v.length).map(([k, v]) => `${k} ${median(v).toFixed(1)} ms`).join(', ');
     if (line) log(`${name} medians: ${line}`);
   }
-  const paired = (a, b) => median(a.map((x, i) => x / b[i])).toFixed(2);
+  const paired = (a, b) => pairedRatio(a, b).toFixed(2);
   if (results.verify) {
     const s = results.verify.samples;
     log(`verification medians (µs): ${Object.entries(s).map(([k, v]) => `${k} ${median(v).toFixed(1)}`).join(', ')}; paired ratio shipped/bare import+verify ${paired(s.wasmCached, s.bareUncached)}`);

@@ -259,10 +259,7 @@ impl<H: Host> Client<H> {
             Some(s) => (s.expires_at, s.tokens.refresh_token.is_some()),
         };
         let now = self.host.now();
-        let Some(expires_at) = expires_at else { return Ok(()) }; // no lifetime given: rely on the 401 retry
-        if now < expires_at - self.config.refresh_margin {
-            return Ok(());
-        }
+        let Some(expires_at) = self.refresh_due(expires_at, now) else { return Ok(()) };
         let still_valid = now < expires_at;
         if still_valid && (now < self.retry_after.get() || !has_refresh) {
             return Ok(());
@@ -285,9 +282,15 @@ impl<H: Host> Client<H> {
     /// The headers for a request `method url`: `Authorization` (and, with DPoP, the `DPoP` proof bound
     /// to this request and token), or `None` when `url` is not on an allowed API origin (then the
     /// request goes without the token).
+    /// `Some(expires_at)` when the access token is within the refresh margin of its expiry (or past it).
+    /// A token without a lifetime is never refreshed ahead: the 401 retry covers it.
+    fn refresh_due(&self, expires_at: Option<f64>, now: f64) -> Option<f64> {
+        expires_at.filter(|e| now >= e - self.config.refresh_margin)
+    }
+
     /// `authorization_for` without waiting, when nothing needs to wait: `Some(None)` for a URL off the API
-    /// origins, `Some(Some(header))` for a Bearer token valid beyond the refresh margin (the same test as
-    /// `ensure_fresh`). `None` when a refresh, a DPoP proof or an error is due: then `authorization_for`.
+    /// origins, `Some(Some(header))` for a Bearer token valid beyond the refresh margin (`refresh_due`, as
+    /// in `ensure_fresh`). `None` when a refresh, a DPoP proof or an error is due: then `authorization_for`.
     pub fn authorization_ready(&self, url: &str) -> Option<Option<String>> {
         if !bearer::origin_allowed(url, &self.config.api_origins) {
             return Some(None);
@@ -297,7 +300,7 @@ impl<H: Host> Client<H> {
         }
         let session = self.session.get_ref();
         let s = session.as_ref()?;
-        if s.expires_at.is_some_and(|e| self.host.now() >= e - self.config.refresh_margin) {
+        if self.refresh_due(s.expires_at, self.host.now()).is_some() {
             return None;
         }
         Some(Some(bearer::authorization_header(&s.tokens.access_token, false)))
