@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Bounded fuzzing of every parser that reads provider or URL input (fuzz/fuzz_targets/, libFuzzer via
 # cargo fuzz, run natively). A panic in the wasm would kill the whole module, so any crash fails this.
+# The diff_* targets are differential: json.rs, b64url.rs and url.rs against serde_json, base64 and
+# form_urlencoded (dependencies of the fuzz crate only, never of the SDK).
 #
 # Builds all targets in one `cargo fuzz build`, then runs each from its committed seeds (fuzz/seeds/<target>,
 # copied into the working corpus fuzz/corpus/<target>) for a bounded time, prints one summary line per
@@ -30,14 +32,15 @@ LARGE_SECONDS="${FUZZ_LARGE_SECONDS:-5}"
 JOBS="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 SANITIZER="${FUZZ_SANITIZER:-none}"
 TARGET_DIR="${FUZZ_TARGET_DIR:-fuzz/target}"
-ALL_TARGETS="callback jws json jwks discovery token config_tx_claims b64url_url session_headers"
+ALL_TARGETS="callback jws json jwks discovery token config_tx_claims b64url_url session_headers diff_json diff_b64url diff_query"
 TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
 export RUSTC_BOOTSTRAP=1
 
 dict_of() {
   case "$1" in
-    callback | b64url_url) echo fuzz/dict/url.dict ;;
+    callback | b64url_url | diff_query) echo fuzz/dict/url.dict ;;
     jws) echo fuzz/dict/jws.dict ;;
+    diff_b64url) echo fuzz/dict/b64url.dict ;;
     *) echo fuzz/dict/json.dict ;;
   esac
 }

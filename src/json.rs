@@ -356,6 +356,13 @@ impl Parser<'_> {
             scale = scale.saturating_add(if eneg { -e } else { e });
         }
         let mut v = mantissa;
+        // Below 10^-308, pow10 would take the reciprocal of an infinite power and give 0, so 300 ones
+        // followed by e-400 (about 1e-101) would read as 0: divide by 1e308 first. At most three rounds,
+        // since the mantissa is below 2e308.
+        while scale < -308 && v != 0.0 {
+            v /= 1e308;
+            scale += 308;
+        }
         if scale != 0 && v != 0.0 {
             v *= pow10(scale);
         }
@@ -494,6 +501,24 @@ mod tests {
         bad("-1e309");
         bad(&"9".repeat(400));
         bad(&format!("{}e-400", "1".repeat(400)));
+    }
+
+    #[test]
+    fn tiny_exponents_keep_the_value() {
+        // Found by the diff_json fuzz target: 10^-scale overflowed for scale < -308, so the value read as 0.
+        let ones = |n: usize| "1".repeat(n);
+        let close = |s: &str, want: f64| {
+            let got = ok(s).as_f64().unwrap();
+            // Digit by digit is not correctly rounded; subnormals are allowed a few of their steps.
+            assert!((got - want).abs() <= want.abs() * 1e-12 + 1e-322, "{s}: {got:e} vs {want:e}");
+        };
+        close(&format!("{}e-400", ones(206)), 1.111111111111111e-195);
+        close(&format!("{}e-400", ones(300)), 1.111111111111111e-101);
+        close("2.5e-308", 2.5e-308);
+        close("123456789e-310", 1.23456789e-302);
+        close(&format!("{}e-620", ones(300)), 1.111111111111111e-321);
+        close("1e-309", 1e-309);
+        assert_eq!(ok("-1e-99999999999").as_f64(), Some(-0.0));
     }
 
     #[test]
