@@ -80,6 +80,7 @@ pub fn validate_auth_response(p: &CallbackParams, meta: &ProviderMetadata) -> Re
             detail: "the provider returned an error to the redirect URI",
             oauth_error: Some(error.clone()),
             oauth_description: p.error_description.clone(),
+            context: None,
         });
     }
     match &p.code {

@@ -18,12 +18,12 @@ use crate::b64url;
 use crate::callback::{parse_callback, require_state, scrubbed_url, validate_auth_response};
 use crate::config::Config;
 use crate::discovery::{discovery_url, ProviderMetadata};
-use crate::error::{fail, ErrorCode::*, Result};
+use crate::error::{fail, ErrorCode::*, OidcError, Result};
 use crate::host::Host;
 use crate::refresh::Flight;
 use crate::trace::{self, TraceStep};
 use crate::session::Session;
-use crate::id_token::{at_hash_matches, IdTokenVerifier};
+use crate::id_token::{at_hash_matches, check_authentication, IdTokenVerifier};
 use crate::json::Json;
 use crate::alg::JwsAlg;
 use crate::jwks::{Jwk, Jwks};
@@ -38,6 +38,8 @@ pub const JWKS_REFETCH_INTERVAL: f64 = 5.0;
 pub struct CallbackResult {
     pub claims_text: String,
     pub return_to: Option<String>,
+    /// The `acr` the provider reports, when the login asked for `acr_values`.
+    pub acr: Option<String>,
 }
 
 pub struct Client<H: Host> {
@@ -54,6 +56,12 @@ pub struct Client<H: Host> {
     pub(crate) session: RefCell<Option<Session>>,
     /// This tab's place in the cross-tab order of session states (see `session.rs`).
     pub(crate) generation: Cell<u64>,
+    /// The tabs' newest state when this tab started hearing their messages (`listening`).
+    pub(crate) listening_since: Cell<u64>,
+    /// Until when a new tab's unanswered `ask` is pending here (see `on_message`).
+    pub(crate) asked_until: Cell<f64>,
+    /// The app's trace function threw during the current call (see `trace`).
+    trace_failed: Cell<bool>,
     /// The refresh in flight, shared by every caller that needs it (see `refresh.rs`).
     pub(crate) flight: RefCell<Option<Rc<Flight>>>,
     /// After a failed refresh while the access token is still valid: no new try before this time.
@@ -62,10 +70,8 @@ pub struct Client<H: Host> {
     /// A refresh failure that did not fail the call (the token was still valid), for the app's
     /// 'error' event; taken by the wrapper.
     pub(crate) background_error: RefCell<Option<crate::error::OidcError>>,
-    /// The canonical public JWK of the DPoP key, once fetched (see `dpop.rs`).
-    pub(crate) dpop_jwk: RefCell<Option<String>>,
-    /// The id of the DPoP key pair in use (this login's, or the session's); `None`: none yet.
-    pub(crate) dpop_key: RefCell<Option<String>>,
+    /// The canonical public JWK of the last DPoP key pair used, with its id (see `dpop.rs`).
+    pub(crate) dpop_jwk: RefCell<Option<(Option<String>, String)>>,
     /// The last `DPoP-Nonce` per server origin.
     pub(crate) dpop_nonces: RefCell<Vec<(String, String)>>,
 }
@@ -87,12 +93,14 @@ impl<H: Host> Client<H> {
             jwks_prefetched: Cell::new(false),
             session: RefCell::new(None),
             generation: Cell::new(0),
+            listening_since: Cell::new(0),
+            asked_until: Cell::new(0.0),
+            trace_failed: Cell::new(false),
             flight: RefCell::new(None),
             retry_after: Cell::new(0.0),
             failures: Cell::new(0),
             background_error: RefCell::new(None),
             dpop_jwk: RefCell::new(None),
-            dpop_key: RefCell::new(None),
             dpop_nonces: RefCell::new(Vec::new()),
         }
     }
@@ -148,6 +156,16 @@ impl<H: Host> Client<H> {
         if let Some(r) = &return_to {
             check_return_to(r)?;
         }
+        // OIDC Core §3.1.2.1: what the login asks of the authentication, checked at the callback.
+        let param = |n: &str| extra.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        let max_age = match param("max_age") {
+            None => None,
+            Some(v) => match crate::transaction::parse_max_age(&v) {
+                Some(n) => Some(n),
+                None => return Err(OidcError::new(InvalidConfig, "max_age must be a whole number of seconds").with_context(&v)),
+            },
+        };
+        let acr_values = param("acr_values");
         let meta = self.metadata().await?;
         let now = self.host.now();
         self.purge_expired_transactions(now);
@@ -158,10 +176,10 @@ impl<H: Host> Client<H> {
         let sha = self.host.digest("SHA-256", code_verifier.as_str().as_bytes()).await?;
         let code_challenge = PkceCodeChallenge::from_sha256(&sha);
         // DPoP: a fresh key pair for each login, so sessions cannot be linked by their key (RFC 9449 §11.2 on
-        // key reuse); its id travels with the transaction, then with the session.
+        // key reuse). It lives only in the login transaction until its callback completes: the session
+        // signed in now keeps signing with its own key.
         let dpop_key = if self.config.dpop { Some(self.random_value()) } else { None };
-        self.use_dpop_key(dpop_key.clone());
-        let dpop_jkt = if self.config.dpop { Some(self.dpop_jkt().await?) } else { None };
+        let dpop_jkt = if self.config.dpop { Some(self.dpop_jkt(dpop_key.as_deref()).await?) } else { None };
         let url = build_authorization_url(
             &self.config,
             &meta,
@@ -175,12 +193,14 @@ impl<H: Host> Client<H> {
             return_to,
             expires_at: (now + LIFETIME_SECONDS) as u64,
             dpop_key,
+            max_age,
+            acr_values,
         };
         if !self.host.storage_set(&storage_key(&tx.state), &tx.to_json()) {
             return fail(StorageUnavailable, "sessionStorage refused the login transaction; the login could not complete");
         }
         if self.config.trace {
-            self.host.trace(
+            self.trace(
                 &TraceStep::new("authorization_request")
                     .str("endpoint", &meta.authorization_endpoint)
                     .raw("params", &trace::query_object(crate::url::query_of(&url)))
@@ -188,6 +208,7 @@ impl<H: Host> Client<H> {
                     .finish(),
             );
         }
+        self.check_trace()?;
         Ok(url)
     }
 
@@ -195,7 +216,7 @@ impl<H: Host> Client<H> {
     pub async fn handle_callback(&self, url: &str) -> Result<CallbackResult> {
         // First, before any await lets other code run: take code and state out of the address bar, for
         // good and bad responses alike (RFC 10017 §7.2.1).
-        self.host.replace_url(&scrubbed_url(url));
+        let scrubbed = self.host.replace_url(&scrubbed_url(url));
 
         let params = parse_callback(url)?;
         let state = require_state(&params)?;
@@ -205,6 +226,10 @@ impl<H: Host> Client<H> {
             return fail(StateUnknown, "no login of this tab is waiting for this state (replayed or forged callback)");
         };
         self.host.storage_remove(&key);
+        if !scrubbed {
+            // The code stays in the address bar; the login that owns it is deleted, so it is useless.
+            return fail(BrowserError, "history.replaceState refused to take the code out of the address bar; the login was stopped: start it again");
+        }
         let tx = LoginTransaction::from_json(&text)?;
         if tx.state != state || tx.issuer != self.config.issuer {
             return fail(StateUnknown, "the stored login does not match this callback");
@@ -212,6 +237,9 @@ impl<H: Host> Client<H> {
         if tx.is_expired(self.host.now()) {
             return fail(TransactionExpired, "the login took longer than 10 minutes; start again");
         }
+        // Where the tabs' session stood when this login came back: a logout after this point wins over it.
+        let name = self.coordination_name();
+        let started_at = self.host.shared_generation(&name).0.max(self.generation.get());
 
         let meta = self.metadata().await?;
         let code = validate_auth_response(&params, &meta)?;
@@ -230,11 +258,12 @@ impl<H: Host> Client<H> {
                 crate::json::write_str(&mut p, iss);
             }
             p.push('}');
-            self.host.trace(&TraceStep::new("callback").raw("params", &p).finish());
+            self.trace(&TraceStep::new("callback").raw("params", &p).finish());
         }
-        self.use_dpop_key(tx.dpop_key.clone()); // the key the code was bound to at login
         let body = crate::token::code_exchange_body(&self.config, &code, &tx.code_verifier);
-        let tokens = self.token_request(&meta, &body).await?;
+        // The code is bound to the login's key pair (dpop_jkt), not to the session this tab may hold.
+        let (status, answer) = self.token_request(&meta, &body, tx.dpop_key.as_deref()).await?;
+        let tokens = crate::token::process_token_response(status, &answer, self.config.dpop)?;
         if self.config.trace {
             let mut t = TraceStep::new("token_response")
                 .str("token_type", if self.config.dpop { "DPoP" } else { "Bearer" })
@@ -251,30 +280,101 @@ impl<H: Host> Client<H> {
             if let Some(i) = &tokens.id_token {
                 t = t.secret("id_token", i);
             }
-            self.host.trace(&t.finish());
+            self.trace(&t.finish());
         }
         let Some(id_token) = tokens.id_token.clone() else {
             return fail(TokenResponseInvalid, "the token response has no id_token (OIDC Core §3.1.3.3)");
         };
         let (claims, claims_text) = self.verify_id_token(&meta, &id_token, Some(&tx.nonce), &tokens.access_token).await?;
+        let acr = check_authentication(&claims, tx.max_age, tx.acr_values.as_deref(), self.config.require_acr, self.host.now(), self.config.clock_tolerance)?;
         let expires_at = tokens.expires_in.map(|s| self.host.now() + s);
-        self.install_session(Session { tokens, claims_text: claims_text.clone(), claims, expires_at, dpop_key: tx.dpop_key }).await;
-        Ok(CallbackResult { claims_text, return_to: tx.return_to })
+        let new_rt = tokens.refresh_token.clone();
+        let mut session = Session { tokens, claims_text: claims_text.clone(), claims, expires_at, dpop_key: tx.dpop_key.clone(), retired: Vec::new() };
+        // The new session becomes every tab's under the app's lock, after any refresh or logout in progress.
+        let installed = self
+            .under_lock(async {
+                // The session this login replaces, as the tabs hold it now (a refresh elsewhere may have rotated
+                // it while the code was being exchanged).
+                let _ = self.await_newest(&name, started_at).await;
+                let (newest, ended) = self.host.shared_generation(&name);
+                if ended > started_at {
+                    // Signed out in another tab while this login was completing: the logout wins. The tokens are
+                    // revoked — unless a newer login has been made since the logout, whose grant they may share
+                    // (providers that keep one grant per browser session, like oidc-provider and Keycloak).
+                    if let Some(rt) = new_rt.as_ref().filter(|_| newest == ended) {
+                        self.revoke(&meta, rt, tx.dpop_key.as_deref()).await;
+                    }
+                    self.forget_dpop_key(tx.dpop_key.as_deref()).await;
+                    return false;
+                }
+                let replaced = self.session.get_mut_ref().take();
+                let mut other_user = None;
+                if let Some(old) = replaced {
+                    if old.sub() == session.sub() {
+                        // The same user signed in again: the old refresh token may share the new one's grant, so
+                        // it is kept for the logout rather than revoked now.
+                        session.retired = old.retired;
+                        if let Some(rt) = old.tokens.refresh_token {
+                            session.retired.push(crate::session::Retired { rt, dpop_key: old.dpop_key });
+                        }
+                        let extra = session.retired.len().saturating_sub(crate::session::MAX_RETIRED);
+                        session.retired.drain(..extra);
+                    } else {
+                        other_user = Some(old); // another user's grant cannot be this one's
+                    }
+                }
+                self.install_session(session).await;
+                if let Some(old) = other_user {
+                    for (rt, key) in old.refresh_tokens() {
+                        self.revoke(&meta, rt, key).await;
+                    }
+                    self.forget_dpop_key(old.dpop_key.as_deref()).await;
+                    for r in &old.retired {
+                        self.forget_dpop_key(r.dpop_key.as_deref()).await;
+                    }
+                }
+                true
+            })
+            .await;
+        if !installed {
+            return fail(SessionEnded, "a logout in another tab ended the session while this login was completing; sign in again");
+        }
+        self.check_trace()?;
+        Ok(CallbackResult { claims_text, return_to: tx.return_to, acr })
     }
 
-    /// POSTs to the token endpoint — with a DPoP proof when DPoP is on, and once more with the
-    /// provider's nonce if it asks for one (`use_dpop_nonce`, RFC 9449 §8) — and checks the answer.
-    pub(crate) async fn token_request(&self, meta: &ProviderMetadata, body: &str) -> Result<crate::types::TokenSet> {
+    /// POSTs to the token endpoint — with a DPoP proof from the key pair `dpop_key` when DPoP is on, and
+    /// once more with the provider's nonce if it asks for one (`use_dpop_nonce`, RFC 9449 §8) — and returns
+    /// the final answer's status and body. `Err` only when no answer came.
+    pub(crate) async fn token_request(&self, meta: &ProviderMetadata, body: &str, dpop_key: Option<&str>) -> Result<(u16, String)> {
         let mut retried = false;
         loop {
-            let proof = self.dpop_proof("POST", &meta.token_endpoint, None).await?;
+            let proof = self.dpop_proof(dpop_key, "POST", &meta.token_endpoint, None).await?;
             let res = self.host.post_form(&meta.token_endpoint, body, proof.as_deref()).await?;
             let new_nonce = res.dpop_nonce.as_deref().is_some_and(|n| self.remember_dpop_nonce(&meta.token_endpoint, n));
-            match crate::token::process_token_response(res.status, &res.body, self.config.dpop) {
-                Err(e) if !retried && new_nonce && e.oauth_error.as_deref() == Some("use_dpop_nonce") => retried = true,
-                r => return r,
+            let asks_nonce = || crate::token::process_token_response(res.status, &res.body, self.config.dpop).err().is_some_and(|e| e.oauth_error.as_deref() == Some("use_dpop_nonce"));
+            if !retried && new_nonce && asks_nonce() {
+                retried = true;
+                continue;
             }
+            return Ok((res.status, res.body));
         }
+    }
+
+    /// Hands a step of the learning trace to the app's function. If it throws, the step in progress still
+    /// completes (a token already spent is never left half-handled); the call then fails (`check_trace`).
+    pub(crate) fn trace(&self, step: &str) {
+        if !self.host.trace(step) {
+            self.trace_failed.set(true);
+        }
+    }
+
+    /// At the end of a call that traced: `browser_error` if the app's trace function threw meanwhile.
+    pub(crate) fn check_trace(&self) -> Result<()> {
+        if self.trace_failed.replace(false) {
+            return fail(BrowserError, "the app's trace function threw (the SDK finished its work; the trace is incomplete)");
+        }
+        Ok(())
     }
 
     /// Verifies an ID token: JWS structure and header, key from the provider's JWKS, signature by
@@ -348,7 +448,7 @@ impl<H: Host> Client<H> {
                 nonce.is_some(),
             );
             let header = jws.header.to_text().unwrap_or_else(|| "{}".into());
-            self.host.trace(&TraceStep::new("id_token").raw("header", &header).raw("claims", &jws.payload_text).raw("checks", &checks).finish());
+            self.trace(&TraceStep::new("id_token").raw("header", &header).raw("claims", &jws.payload_text).raw("checks", &checks).finish());
         }
         Ok((jws.payload, jws.payload_text))
     }

@@ -7,6 +7,7 @@ use crate::b64url;
 use crate::error::ErrorCode;
 use crate::host::HttpResponse;
 use crate::jwks::tests::rsa_n;
+use crate::test_support::{fake_sign, id_token, jwks_json};
 use core::cell::{Cell, RefCell};
 use core::future::Future;
 use sha2::{Digest, Sha256, Sha384, Sha512};
@@ -28,7 +29,15 @@ struct FakeHost {
     log: RefCell<Vec<String>>,
     /// When closed, token requests wait until it opens (to hold a refresh in flight).
     gate: Gate,
+    /// Closed while the cross-tab lock is held.
+    lock_free: Gate,
+    /// When closed, `seal` waits until it opens (a slow IndexedDB).
+    seal_gate: Gate,
     shared_generation: Cell<u64>,
+    shared_ended: Cell<u64>,
+    /// history.replaceState refuses (Safari's rate limit); the app's trace function throws.
+    replace_refused: Cell<bool>,
+    trace_throws: Cell<bool>,
     broadcasts: RefCell<Vec<String>>,
     locks: Cell<u32>,
     dpop_proofs: RefCell<Vec<String>>,
@@ -134,25 +143,34 @@ impl Host for FakeHost {
     fn storage_keys(&self, prefix: &str) -> Vec<String> {
         self.storage.borrow().keys().filter(|k| k.starts_with(prefix)).cloned().collect()
     }
-    fn replace_url(&self, url: &str) {
+    fn replace_url(&self, url: &str) -> bool {
         self.log.borrow_mut().push(format!("replace {url}"));
+        !self.replace_refused.get()
     }
     type Lock = ();
+    /// An exclusive lock, as Web Locks: a second request waits until the first is released.
     async fn lock(&self, _: &str) {
+        self.lock_free.wait().await;
+        self.lock_free.closed.set(true);
         self.locks.set(self.locks.get() + 1);
     }
-    fn unlock(&self, _: ()) {}
-    fn shared_generation(&self, _: &str) -> u64 {
-        self.shared_generation.get()
+    fn unlock(&self, _: ()) {
+        self.lock_free.open();
     }
-    fn set_shared_generation(&self, _: &str, g: u64) {
+    fn shared_generation(&self, _: &str) -> (u64, u64) {
+        (self.shared_generation.get(), self.shared_ended.get())
+    }
+    fn set_shared_generation(&self, _: &str, g: u64, ended: bool) {
         self.shared_generation.set(g);
+        if ended {
+            self.shared_ended.set(g);
+        }
     }
     fn broadcast(&self, m: &str) {
         self.broadcasts.borrow_mut().push(m.to_string());
     }
     async fn sleep(&self, _: u32) {}
-    async fn dpop_public_jwk(&self, _: &str) -> Result<String> {
+    async fn dpop_public_jwk(&self, _: &str, _: bool) -> Result<String> {
         Ok(r#"{"kty":"EC","crv":"P-256","x":"WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis","y":"y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE","ext":true}"#.into())
     }
     async fn dpop_sign(&self, name: &str, data: &[u8]) -> Result<Vec<u8>> {
@@ -163,6 +181,7 @@ impl Host for FakeHost {
         self.log.borrow_mut().push(format!("forget {name}"));
     }
     async fn seal(&self, _: &str, plaintext: &str) -> bool {
+        self.seal_gate.wait().await;
         *self.sealed.borrow_mut() = Some(plaintext.to_string());
         true
     }
@@ -172,8 +191,9 @@ impl Host for FakeHost {
     async fn unseal_clear(&self, _: &str) {
         *self.sealed.borrow_mut() = None;
     }
-    fn trace(&self, step: &str) {
+    fn trace(&self, step: &str) -> bool {
         self.traces.borrow_mut().push(step.to_string());
+        !self.trace_throws.get()
     }
 }
 
@@ -185,12 +205,6 @@ impl From<BTreeMap<String, (u16, String)>> for FakeHost {
     }
 }
 
-fn fake_sign(jwk: &str, data: &[u8]) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(jwk.as_bytes());
-    h.update(data);
-    h.finalize().to_vec()
-}
 
 /// Runs a future whose awaits are all ready at once (the fake host never waits).
 fn block_on<F: core::future::Future>(f: F) -> F::Output {
@@ -202,22 +216,8 @@ fn block_on<F: core::future::Future>(f: F) -> F::Output {
     }
 }
 
-fn jwks_json(kids: &[&str]) -> String {
-    let keys: Vec<String> = kids.iter().map(|k| format!(r#"{{"kty":"RSA","kid":"{k}","n":"{}","e":"AQAB"}}"#, rsa_n(256))).collect();
-    format!(r#"{{"keys":[{}]}}"#, keys.join(","))
-}
 
-fn import_json(kid: &str) -> String {
-    crate::jwks::Jwks::from_response(&jwks_json(&[kid])).ok().unwrap().keys[0].import_json()
-}
 
-fn id_token(kid: &str, claims: &str) -> String {
-    let h = b64url::encode(format!(r#"{{"alg":"RS256","kid":"{kid}"}}"#).as_bytes());
-    let p = b64url::encode(claims.as_bytes());
-    let input = format!("{h}.{p}");
-    let sig = fake_sign(&import_json(kid), input.as_bytes());
-    format!("{input}.{}", b64url::encode(&sig))
-}
 
 fn claims(nonce: &str) -> String {
     format!(r#"{{"iss":"{ISSUER}","aud":"spa","sub":"alice","name":"Alice","exp":{},"iat":{},"nonce":"{nonce}"}}"#, NOW + 300.0, NOW)
@@ -238,7 +238,7 @@ fn client_with(extra: &str) -> Client<FakeHost> {
     let doc = crate::discovery::tests::document(|_| {});
     host.routes.borrow_mut().insert(format!("{ISSUER}/.well-known/openid-configuration"), (200, doc));
     host.routes.borrow_mut().insert("https://op.example/jwks".into(), (200, jwks_json(&["k1"])));
-    let cfg = Config::from_json(&format!(r#"{{"issuer":"{ISSUER}","clientId":"spa","redirectUri":"https://app.example/cb","apiOrigins":["https://api.example"],"postLogoutRedirectUri":"https://app.example/bye"{extra}}}"#)).ok().unwrap();
+    let cfg = Config::from_json(&format!(r#"{{"issuer":"{ISSUER}","clientId":"spa","redirectUri":"https://app.example/cb","apiOrigins":["https://api.example"],"postLogoutRedirectUri":"https://app.example/bye","appOrigin":"https://app.example"{extra}}}"#)).ok().unwrap();
     Client::new(cfg, host)
 }
 
@@ -505,6 +505,7 @@ fn fifty_waiting_callers_share_one_refresh() {
     c.host.now.set(NOW + 290.0); // inside the 30 s margin before expiry
     *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
     c.host.gate.closed.set(true);
+    let locks_before = c.host.locks.get();
     let mut calls: Vec<_> = (0..50).map(|_| Box::pin(c.authorization_for("https://api.example/orders", "GET"))).collect();
     let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
     for f in calls.iter_mut() {
@@ -519,7 +520,7 @@ fn fifty_waiting_callers_share_one_refresh() {
         }
     }
     assert_eq!(refresh_posts(&c).len(), 1);
-    assert_eq!(c.host.locks.get(), 1, "one cross-tab lock taken");
+    assert_eq!(c.host.locks.get() - locks_before, 1, "one cross-tab lock taken");
 }
 
 #[test]
@@ -854,4 +855,263 @@ fn the_id_token_demonstration_needs_trace_and_an_api_origin() {
     let (status, body) = block_on(c.call_api_with_id_token("https://api.example/me")).ok().unwrap();
     assert_eq!((status, body.as_str()), (401, r#"{"error":"invalid_token"}"#));
     assert!(c.host.log.borrow().iter().any(|l| l.starts_with("GET https://api.example/me [Bearer eyJ")));
+}
+
+// ---- Issue #11: sessions that stay ended (each test failed on the code before its fix) ---------------
+
+/// Polls a future once; `Some` when it finished.
+fn poll_once<F: Future>(f: &mut core::pin::Pin<Box<F>>) -> Option<F::Output> {
+    let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        core::task::Poll::Ready(v) => Some(v),
+        core::task::Poll::Pending => None,
+    }
+}
+
+/// Signed in at a provider with a revocation endpoint (and, with `dpop`, DPoP).
+fn signed_in_revocable(extra: &str) -> Client<FakeHost> {
+    let c = client_with(extra);
+    let doc = crate::discovery::tests::document(|m| {
+        m.push(("revocation_endpoint", "\"https://op.example/revoke\"".into()));
+        m.push(("end_session_endpoint", "\"https://op.example/logout\"".into()));
+        m.push(("dpop_signing_alg_values_supported", "[\"ES256\"]".into()));
+    });
+    c.host.routes.borrow_mut().insert(format!("{ISSUER}/.well-known/openid-configuration"), (200, doc));
+    let (state, nonce) = start_login(&c);
+    let body = token_body(&id_token("k1", &claims(&nonce)));
+    let body = if extra.contains("dpop") { body.replace("\"Bearer\"", "\"DPoP\"") } else { body };
+    *c.host.token_response.borrow_mut() = (200, body);
+    block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
+    c
+}
+
+fn revocations(c: &Client<FakeHost>) -> Vec<String> {
+    c.host.log.borrow().iter().filter(|l| l.starts_with("POST https://op.example/revoke")).cloned().collect()
+}
+
+#[test]
+fn logout_during_a_refresh_waits_for_it_and_revokes_the_new_refresh_token() {
+    // Defect 1: logout() took neither the lock nor waited; the refresh in flight then installed its new
+    // tokens after the end, signing every tab in again with a refresh token that was never revoked.
+    let c = signed_in_revocable("");
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    c.host.gate.closed.set(true);
+    let mut refresh = Box::pin(c.refresh());
+    assert!(poll_once(&mut refresh).is_none(), "the refresh waits for its answer");
+    let mut logout = Box::pin(c.logout(None));
+    assert!(poll_once(&mut logout).is_none(), "the logout waits for the refresh in flight");
+    c.host.gate.open();
+    assert!(poll_once(&mut refresh).is_some_and(|r| r.is_ok()));
+    let url = poll_once(&mut logout).expect("the logout finishes after the refresh").ok().unwrap();
+    assert!(url.is_some_and(|u| u.starts_with("https://op.example/logout?")));
+    assert!(c.user().is_none(), "the session stays ended");
+    assert_eq!(revocations(&c), vec!["POST https://op.example/revoke token=RT-2&token_type_hint=refresh_token&client_id=spa"], "the newest refresh token is revoked");
+    assert!(c.host.broadcasts.borrow().last().unwrap().starts_with(r#"{"t":"ended""#), "the end is the last word to the other tabs");
+}
+
+#[test]
+fn a_refresh_answer_that_arrives_after_a_logout_elsewhere_is_discarded_and_revoked() {
+    // Defect 1, where the browser has no Web Locks: another tab logs out while this tab's refresh is out.
+    let c = signed_in_revocable("");
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    c.host.gate.closed.set(true);
+    let mut refresh = Box::pin(c.refresh());
+    assert!(poll_once(&mut refresh).is_none());
+    let g = c.host.shared_generation.get() + 1; // the other tab's logout
+    c.host.shared_generation.set(g);
+    c.host.shared_ended.set(g);
+    assert_eq!(c.on_message(&crate::session::Message::ended(g)), crate::refresh::Change::Ended);
+    c.host.gate.open();
+    assert_eq!(poll_once(&mut refresh).unwrap().err().map(|e| e.code), Some(ErrorCode::SessionEnded));
+    assert!(c.user().is_none(), "the answer is not installed");
+    assert_eq!(revocations(&c).len(), 1, "its refresh token is revoked");
+    assert!(revocations(&c)[0].contains("token=RT-2"));
+    assert!(!c.host.broadcasts.borrow().iter().any(|m| m.contains("RT-2")), "nothing of it reaches the other tabs");
+}
+
+#[test]
+fn a_login_completing_after_a_logout_in_another_tab_yields_to_it() {
+    // Defect 1's twin: this tab's callback exchanged its code before another tab's logout; the logout wins.
+    let c = client_with("");
+    let doc = crate::discovery::tests::document(|m| m.push(("revocation_endpoint", "\"https://op.example/revoke\"".into())));
+    c.host.routes.borrow_mut().insert(format!("{ISSUER}/.well-known/openid-configuration"), (200, doc));
+    let (state, nonce) = start_login(&c);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
+    c.host.gate.closed.set(true);
+    let url = callback_url(&state);
+    let mut callback = Box::pin(c.handle_callback(&url));
+    assert!(poll_once(&mut callback).is_none(), "the code exchange is out");
+    c.host.shared_generation.set(5); // another tab logs out meanwhile
+    c.host.shared_ended.set(5);
+    c.host.gate.open();
+    let e = poll_once(&mut callback).unwrap().err().unwrap();
+    assert_eq!(e.code, ErrorCode::SessionEnded);
+    assert!(c.user().is_none());
+    assert!(revocations(&c)[0].contains("token=RT-1"), "its tokens are revoked: the logout is the newest state");
+    // Not so when a newer login followed the logout: its grant may be the same one (one grant per browser
+    // session at oidc-provider and Keycloak), so nothing is revoked.
+    let d = client_with("");
+    d.host.routes.borrow_mut().insert(format!("{ISSUER}/.well-known/openid-configuration"), (200, crate::discovery::tests::document(|m| m.push(("revocation_endpoint", "\"https://op.example/revoke\"".into())))));
+    let (state, nonce) = start_login(&d);
+    *d.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
+    d.host.gate.closed.set(true);
+    let url = callback_url(&state);
+    let mut callback = Box::pin(d.handle_callback(&url));
+    assert!(poll_once(&mut callback).is_none());
+    d.host.shared_ended.set(5);
+    d.host.shared_generation.set(6); // the logout, then a login in a third tab
+    d.host.gate.open();
+    assert_eq!(poll_once(&mut callback).unwrap().err().map(|e| e.code), Some(ErrorCode::SessionEnded));
+    assert!(revocations(&d).is_empty());
+}
+
+#[test]
+fn the_session_is_in_memory_before_the_seal_is_written() {
+    // Defect 4: install_session bumped the generation and broadcast, then awaited seal() before putting the
+    // new session in memory; a tab that asked in that window was handed the old (spent) refresh token.
+    let c = client_with(r#","persistSession":"sealed""#);
+    let (state, nonce) = start_login(&c);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
+    block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    c.host.seal_gate.closed.set(true);
+    let mut refresh = Box::pin(c.refresh());
+    assert!(poll_once(&mut refresh).is_none(), "the seal is slow");
+    c.host.broadcasts.borrow_mut().clear();
+    c.on_message(crate::session::Message::ASK);
+    let answer = c.host.broadcasts.borrow().last().cloned().unwrap();
+    assert!(answer.contains("\"RT-2\"") && !answer.contains("\"RT-1\""), "a new tab is handed the new refresh token");
+    c.host.seal_gate.open();
+    assert!(poll_once(&mut refresh).unwrap().is_ok());
+}
+
+#[test]
+fn a_refresh_answer_that_fails_validation_ends_the_session_and_the_token_is_never_sent_again() {
+    // Defect 5: a 200 the SDK refused kept the session, and the next try re-sent a refresh token the
+    // provider had already rotated: reuse detection then revokes the whole family.
+    for garbage in [
+        r#"{"access_token":"AT-2","token_type":"Bearer","expires_in":300,"refresh_token":"RT-2"#.to_string(), // cut short
+        r#"{"access_token":"AT-2","token_typ":"Bearer","refresh_token":"RT-2"}"#.to_string(),                // no token_type
+        refreshed_body(2, "mallory"),                                                                         // another user
+    ] {
+        let c = signed_in_revocable("");
+        *c.host.token_response.borrow_mut() = (200, garbage.clone());
+        assert!(block_on(c.refresh()).is_err());
+        assert!(c.user().is_none(), "the session ends with the error: {garbage}");
+        assert!(c.host.broadcasts.borrow().last().unwrap().starts_with(r#"{"t":"ended""#));
+        let revoked = revocations(&c);
+        if garbage.ends_with('}') {
+            assert!(revoked.iter().any(|r| r.contains("token=RT-2&")), "a new refresh token that can be read is revoked: {garbage}");
+        }
+        assert!(revoked.iter().any(|r| r.contains("token=RT-1&")), "and the one sent (a provider that does not rotate keeps it valid)");
+        *c.host.token_response.borrow_mut() = (200, refreshed_body(3, "alice"));
+        assert!(block_on(c.refresh()).is_err());
+        assert!(block_on(c.authorization_for("https://api.example/", "GET")).is_err());
+        assert_eq!(refresh_posts(&c).len(), 1, "RT-1 was sent once, never again");
+    }
+}
+
+#[test]
+fn a_new_login_does_not_take_the_dpop_key_of_the_session_in_use() {
+    // Defect 10: login() switched to the new login's key at once; API calls still made before the user left
+    // signed with a key their tokens are not bound to, and an invalid_grant then deleted the new key.
+    let c = signed_in_revocable(r#","dpop":true"#);
+    block_on(c.authorization_for("https://api.example/x", "GET")).ok().unwrap();
+    let session_key = c.host.dpop_keys_used.borrow().last().cloned().unwrap();
+    let url = block_on(c.login(None, &[])).ok().unwrap();
+    block_on(c.authorization_for("https://api.example/x", "GET")).ok().unwrap();
+    assert_eq!(c.host.dpop_keys_used.borrow().last(), Some(&session_key), "the API call still proves with the session's key");
+    // The provider refuses the refresh token: the session's key is deleted, not the login's.
+    *c.host.token_response.borrow_mut() = (400, r#"{"error":"invalid_grant"}"#.into());
+    assert!(block_on(c.refresh()).is_err());
+    assert!(c.host.log.borrow().iter().any(|l| *l == format!("forget {session_key}")));
+    // The new login's callback exchanges its code with the login's key.
+    let q = crate::url::parse_query(crate::url::query_of(&url)).unwrap();
+    let get = |n: &str| q.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap();
+    *c.host.token_response.borrow_mut() = (200, dpop_token_body(&id_token("k1", &claims(&get("nonce")))));
+    block_on(c.handle_callback(&callback_url(&get("state")))).ok().unwrap();
+    let login_key = c.host.dpop_keys_used.borrow().last().cloned().unwrap();
+    assert_ne!(login_key, session_key);
+    assert!(!c.host.log.borrow().iter().any(|l| *l == format!("forget {login_key}")), "the new login's key is alive");
+}
+
+#[test]
+fn a_refused_replace_state_stops_the_callback_cleanly() {
+    // Defect 9: a host call that threw left the wasm task and its lock hanging. The browser binding now
+    // catches every host call; a refused history.replaceState fails the callback with browser_error.
+    let c = client();
+    let (state, nonce) = start_login(&c);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
+    c.host.replace_refused.set(true);
+    assert_eq!(code(block_on(c.handle_callback(&callback_url(&state)))), Some(ErrorCode::BrowserError));
+    assert_eq!(posts(&c), 0, "no code exchange with the code still in the address bar");
+    assert!(c.host.storage.borrow().is_empty(), "the login is deleted: its code is useless now");
+    c.host.replace_refused.set(false);
+    let (state, nonce) = start_login(&c);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
+    assert!(block_on(c.handle_callback(&callback_url(&state))).is_ok(), "the next login works");
+}
+
+#[test]
+fn a_throwing_trace_function_fails_the_call_and_releases_the_lock() {
+    let c = client_with(r#","trace":true"#);
+    let (state, nonce) = start_login(&c);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
+    block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    c.host.trace_throws.set(true);
+    assert_eq!(block_on(c.refresh()).err().map(|e| e.code), Some(ErrorCode::BrowserError));
+    c.host.trace_throws.set(false);
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(3, "alice"));
+    let mut again = Box::pin(c.refresh());
+    assert!(poll_once(&mut again).is_some(), "the lock was released: the next refresh runs");
+}
+
+#[test]
+fn max_age_and_acr_values_are_enforced_at_the_callback() {
+    // Defect 11: max_age and acr_values were sent but never checked.
+    let login = |c: &Client<FakeHost>, extra: &[(&str, &str)]| {
+        let extra: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let url = block_on(c.login(None, &extra)).ok().unwrap();
+        let q = crate::url::parse_query(crate::url::query_of(&url)).unwrap();
+        let get = |n: &str| q.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap();
+        (get("state"), get("nonce"))
+    };
+    let with = |nonce: &str, more: &str| {
+        format!(r#"{{"iss":"{ISSUER}","aud":"spa","sub":"alice","exp":{},"iat":{},"nonce":"{nonce}"{more}}}"#, NOW + 300.0, NOW)
+    };
+    let c = client();
+    let (state, nonce) = login(&c, &[("max_age", "300")]);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &with(&nonce, &format!(r#","auth_time":{}"#, NOW - 400.0)))));
+    assert_eq!(code(block_on(c.handle_callback(&callback_url(&state)))), Some(ErrorCode::ClaimAuthTime));
+    let (state, nonce) = login(&c, &[("max_age", "300")]);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &with(&nonce, ""))));
+    assert_eq!(code(block_on(c.handle_callback(&callback_url(&state)))), Some(ErrorCode::ClaimAuthTime), "auth_time must be there");
+    let (state, nonce) = login(&c, &[("max_age", "300")]);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &with(&nonce, &format!(r#","auth_time":{}"#, NOW - 100.0)))));
+    assert!(block_on(c.handle_callback(&callback_url(&state))).is_ok());
+    assert_eq!(block_on(c.login(None, &[("max_age".into(), "soon".into())])).err().map(|e| e.code), Some(ErrorCode::InvalidConfig));
+
+    let strict = client_with(r#","requireAcr":true"#);
+    let (state, nonce) = login(&strict, &[("acr_values", "urn:gold urn:silver")]);
+    *strict.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &with(&nonce, r#","acr":"urn:bronze""#))));
+    assert_eq!(code(block_on(strict.handle_callback(&callback_url(&state)))), Some(ErrorCode::ClaimAcr));
+    let (state, nonce) = login(&strict, &[("acr_values", "urn:gold urn:silver")]);
+    *strict.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &with(&nonce, r#","acr":"urn:silver""#))));
+    assert_eq!(block_on(strict.handle_callback(&callback_url(&state))).ok().and_then(|r| r.acr).as_deref(), Some("urn:silver"), "the acr is reported");
+    // Without requireAcr, another acr is reported, not refused.
+    let (state, nonce) = login(&c, &[("acr_values", "urn:gold")]);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &with(&nonce, r#","acr":"urn:bronze""#))));
+    assert_eq!(block_on(c.handle_callback(&callback_url(&state))).ok().and_then(|r| r.acr).as_deref(), Some("urn:bronze"));
+}
+
+#[test]
+fn logout_refuses_a_return_to_that_would_be_an_open_redirect() {
+    // Defect 8: without an end_session_endpoint the wrapper navigated to any returnTo.
+    let c = signed_in();
+    for bad in ["javascript:alert(1)", "https://evil.example/", "//evil.example"] {
+        assert_eq!(block_on(c.logout(Some(bad.into()))).err().map(|e| e.code), Some(ErrorCode::InvalidConfig), "{bad}");
+        assert!(c.user().is_some(), "nothing happened");
+    }
+    assert_eq!(block_on(c.logout(Some("/bye".into()))).ok(), Some(Some("https://app.example/bye".into())), "no end-session endpoint: back to the app");
 }

@@ -4,7 +4,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::error::{fail, ErrorCode::InvalidConfig, Result};
+use crate::error::{fail, ErrorCode::InvalidConfig, OidcError, Result};
 use crate::json::Json;
 use crate::types::{ClientId, IssuerUrl, RedirectUri};
 use crate::url;
@@ -34,6 +34,10 @@ pub struct Config {
     pub persist_sealed: bool,
     /// Report each step to the app's `trace` callback (learning tools), tokens truncated.
     pub trace: bool,
+    /// The page's origin (`location.origin`, set by the wrapper): where `logout({ returnTo: '/path' })` goes.
+    pub app_origin: Option<String>,
+    /// Refuse a login whose ID token's `acr` is not one of the `acr_values` it asked for.
+    pub require_acr: bool,
 }
 
 impl Config {
@@ -102,11 +106,22 @@ impl Config {
             _ => return fail(InvalidConfig, "`persistSession` must be 'sealed' or 'none'"),
         };
         let trace = matches!(v.get("trace"), Some(Json::Bool(true)));
+        let require_acr = match v.get("requireAcr") {
+            None | Some(Json::Null) | Some(Json::Bool(false)) => false,
+            Some(Json::Bool(true)) => true,
+            _ => return fail(InvalidConfig, "`requireAcr` must be true or false"),
+        };
         let mut api_origins = Vec::new();
         for o in origins {
-            match url::origin_of(o) {
-                Some(norm) if norm.len() == o.trim_end_matches('/').len() => api_origins.push(norm),
-                _ => return fail(InvalidConfig, "`apiOrigins` entries must be origins (scheme://host[:port]), without a path"),
+            match url::normalize_origin(o) {
+                Some(norm) => api_origins.push(norm),
+                None => {
+                    return Err(OidcError::new(
+                        InvalidConfig,
+                        "an `apiOrigins` entry is not an origin a request can have: write scheme://host[:port] with an ASCII host (punycode, as new URL(entry).origin gives), without a path",
+                    )
+                    .with_context(o))
+                }
             }
         }
         Ok(Config {
@@ -123,6 +138,8 @@ impl Config {
             dpop,
             persist_sealed,
             trace,
+            app_origin: v.str_member("appOrigin").and_then(url::normalize_origin),
+            require_acr,
         })
     }
 }
@@ -168,11 +185,14 @@ mod tests {
     #[test]
     fn api_origins_default_to_the_app_and_must_be_origins() {
         assert_eq!(cfg(r#","appOrigin":"https://app.example""#).unwrap().api_origins, vec!["https://app.example"]);
-        let c = cfg(r#","appOrigin":"https://app.example","apiOrigins":["https://API.example:8443","http://127.0.0.1:4000/"]"#).unwrap();
-        assert_eq!(c.api_origins, vec!["https://api.example:8443", "http://127.0.0.1:4000"]);
+        let c = cfg(r#","appOrigin":"https://app.example","apiOrigins":["https://API.example:8443","http://127.0.0.1:4000/","https://orders.example:443"]"#).unwrap();
+        assert_eq!(c.api_origins, vec!["https://api.example:8443", "http://127.0.0.1:4000", "https://orders.example"]);
         for bad in [r#"["https://api.example/v1"]"#, r#"["api.example"]"#, r#""https://api.example""#, "[1]"] {
             assert!(cfg(&format!(r#","apiOrigins":{bad}"#)).is_err(), "{bad}");
         }
+        // An entry that could never match a request is refused by name, not accepted and silently ignored.
+        let e = cfg(r#","apiOrigins":["https://api.example","https://bücher.example"]"#).err().unwrap();
+        assert_eq!((e.code, e.context.as_deref()), (InvalidConfig, Some("https://bücher.example")));
         assert_eq!(cfg("").unwrap().refresh_margin, 30.0);
         assert!(cfg(r#","refreshMarginSeconds":-1"#).is_err());
     }

@@ -68,59 +68,59 @@ pub fn proof_signing_input(jwk: &str, htm: &str, htu: &str, iat: u64, jti: &str,
 }
 
 impl<H: Host> Client<H> {
-    /// The host's name for the key pair in use: `<app>|dpop|<key id>` (`<app>|dpop` for a session sealed
-    /// before key ids existed).
-    fn dpop_key_name(&self) -> String {
+    /// The host's name for the key pair `id` (a login's, a session's): `<app>|dpop|<id>` (`<app>|dpop` for a
+    /// session sealed before key ids existed).
+    fn dpop_key_name(&self, id: Option<&str>) -> String {
         let mut n = self.coordination_name();
         n.push_str("|dpop");
-        if let Some(id) = self.dpop_key.get_ref().as_ref() {
+        if let Some(id) = id {
             n.push('|');
             n.push_str(id);
         }
         n
     }
 
-    /// Switches to the key pair `id` (a login's, a session's); the cached public JWK goes with the old one.
-    pub(crate) fn use_dpop_key(&self, id: Option<String>) {
-        if *self.dpop_key.get_ref() != id {
-            *self.dpop_key.get_mut_ref() = id;
+    /// At the end of a session: deletes its key pair from the browser (every tab shares the store), so the
+    /// next login starts with a new one.
+    pub(crate) async fn forget_dpop_key(&self, id: Option<&str>) {
+        if !self.config.dpop {
+            return;
+        }
+        if self.dpop_jwk.get_ref().as_ref().is_some_and(|(k, _)| k.as_deref() == id) {
             *self.dpop_jwk.get_mut_ref() = None;
         }
+        if id.is_some() {
+            self.host.dpop_forget(&self.dpop_key_name(id)).await;
+        }
     }
 
-    /// At the end of a session: deletes its key pair from the browser (every tab shares the store), so
-    /// the next login starts with a new one.
-    pub(crate) async fn forget_dpop_key(&self) {
-        if self.config.dpop && self.dpop_key.get_ref().is_some() {
-            self.host.dpop_forget(&self.dpop_key_name()).await;
+    /// The canonical public JWK of the key pair `id` (made now when `create`: a new login); the last one
+    /// is cached.
+    pub(crate) async fn dpop_jwk(&self, id: Option<&str>, create: bool) -> Result<String> {
+        if let Some((k, j)) = self.dpop_jwk.get_ref().as_ref() {
+            if k.as_deref() == id {
+                return Ok(j.clone());
+            }
         }
-        self.use_dpop_key(None);
-    }
-
-    /// The canonical public JWK of this app's DPoP key (created on first use).
-    pub(crate) async fn dpop_jwk(&self) -> Result<String> {
-        if let Some(j) = self.dpop_jwk.get_ref().as_ref() {
-            return Ok(j.clone());
-        }
-        let raw = self.host.dpop_public_jwk(&self.dpop_key_name()).await?;
+        let raw = self.host.dpop_public_jwk(&self.dpop_key_name(id), create).await?;
         let jwk = canonical_public_jwk(&raw)?;
-        *self.dpop_jwk.get_mut_ref() = Some(jwk.clone());
+        *self.dpop_jwk.get_mut_ref() = Some((id.map(String::from), jwk.clone()));
         Ok(jwk)
     }
 
-    /// `dpop_jkt` for the authorization request (§10): binds the authorization code to the key.
-    pub(crate) async fn dpop_jkt(&self) -> Result<String> {
-        let jwk = self.dpop_jwk().await?;
+    /// `dpop_jkt` for the authorization request (§10): binds the authorization code to the new key pair `id`.
+    pub(crate) async fn dpop_jkt(&self, id: Option<&str>) -> Result<String> {
+        let jwk = self.dpop_jwk(id, true).await?;
         Ok(b64url::encode(&self.host.digest("SHA-256", jwk.as_bytes()).await?))
     }
 
-    /// A DPoP proof for `htm` on `request_url`; with the access token's hash when calling a resource.
-    /// `None` when DPoP is off.
-    pub(crate) async fn dpop_proof(&self, htm: &str, request_url: &str, access_token: Option<&AccessToken>) -> Result<Option<String>> {
+    /// A DPoP proof made with the key pair `key` (the session's, or the login's for its code exchange) for
+    /// `htm` on `request_url`; with the access token's hash when calling a resource. `None` when DPoP is off.
+    pub(crate) async fn dpop_proof(&self, key: Option<&str>, htm: &str, request_url: &str, access_token: Option<&AccessToken>) -> Result<Option<String>> {
         if !self.config.dpop {
             return Ok(None);
         }
-        let jwk = self.dpop_jwk().await?;
+        let jwk = self.dpop_jwk(key, false).await?;
         let ath = match access_token {
             Some(t) => Some(b64url::encode(&self.host.digest("SHA-256", t.as_str().as_bytes()).await?)),
             None => None,
@@ -128,7 +128,7 @@ impl<H: Host> Client<H> {
         let nonce = self.dpop_nonce(request_url);
         let jti = b64url::encode(&self.host.random32());
         let input = proof_signing_input(&jwk, htm, htu(request_url), self.host.now() as u64, &jti, ath.as_deref(), nonce.as_deref());
-        let sig = self.host.dpop_sign(&self.dpop_key_name(), input.as_bytes()).await?;
+        let sig = self.host.dpop_sign(&self.dpop_key_name(key), input.as_bytes()).await?;
         let mut proof = input;
         proof.push('.');
         proof.push_str(&b64url::encode(&sig));

@@ -84,6 +84,18 @@ pub enum ErrorCode {
     SessionEnded,
     /// A 401 asked for a new token but the request body (a stream) cannot be sent twice.
     RequestNotReplayable,
+    /// A browser API the SDK relies on threw or refused (history.replaceState, Web Locks, the app's `trace`
+    /// callback): the call stopped cleanly, nothing is left held.
+    BrowserError,
+    /// A request carrying a token was answered with a redirect, which the SDK does not follow (it could take
+    /// the token to another origin).
+    RedirectRefused,
+    /// The login asked for `max_age` and the ID token's `auth_time` is missing or too old (OIDC Core §3.1.3.7
+    /// step 13, §3.1.2.1).
+    ClaimAuthTime,
+    /// `requireAcr` is on and the ID token's `acr` is not one of the requested `acr_values` (OIDC Core §3.1.2.1,
+    /// §5.5.1.1).
+    ClaimAcr,
 }
 
 impl ErrorCode {
@@ -126,23 +138,35 @@ impl ErrorCode {
             ErrorCode::StorageUnavailable => "storage_unavailable",
             ErrorCode::SessionEnded => "session_ended",
             ErrorCode::RequestNotReplayable => "request_not_replayable",
+            ErrorCode::BrowserError => "browser_error",
+            ErrorCode::RedirectRefused => "redirect_refused",
+            ErrorCode::ClaimAuthTime => "claim_auth_time",
+            ErrorCode::ClaimAcr => "claim_acr",
         }
     }
 }
 
-/// An error with its code, a fixed detail, and the provider's OAuth `error` / `error_description` when the
-/// provider sent them (authorization and token errors only).
+/// An error with its code, a fixed detail, the provider's OAuth `error` / `error_description` when the
+/// provider sent them (authorization and token errors only), and the value it is about when that helps the
+/// developer find it (a configuration entry, a URL).
 #[derive(Clone, PartialEq, Debug)]
 pub struct OidcError {
     pub code: ErrorCode,
     pub detail: &'static str,
     pub oauth_error: Option<String>,
     pub oauth_description: Option<String>,
+    pub context: Option<String>,
 }
 
 impl OidcError {
     pub const fn new(code: ErrorCode, detail: &'static str) -> Self {
-        OidcError { code, detail, oauth_error: None, oauth_description: None }
+        OidcError { code, detail, oauth_error: None, oauth_description: None, context: None }
+    }
+
+    /// The value the error is about (never a token or a secret).
+    pub fn with_context(mut self, value: &str) -> Self {
+        self.context = Some(value.into());
+        self
     }
 }
 

@@ -49,8 +49,9 @@ pub trait Host {
     fn storage_remove(&self, key: &str);
     /// Keys of the store that start with `prefix`.
     fn storage_keys(&self, prefix: &str) -> Vec<String>;
-    /// `history.replaceState` to `url`: the current entry's URL is replaced, no navigation.
-    fn replace_url(&self, url: &str);
+    /// `history.replaceState` to `url`: the current entry's URL is replaced, no navigation. `false` when the
+    /// browser refused (Safari rate-limits it).
+    fn replace_url(&self, url: &str) -> bool;
 
     // Coordination between tabs of the same app (Web Locks, localStorage, BroadcastChannel), so that a
     // refresh token is spent by one tab at a time and the new tokens reach the others.
@@ -61,9 +62,11 @@ pub trait Host {
     async fn lock(&self, name: &str) -> Self::Lock;
     fn unlock(&self, lock: Self::Lock);
     /// A counter shared by all tabs (localStorage: synchronous, so consistent under the lock): the
-    /// generation of the newest session state any tab has made. A number, never a token.
-    fn shared_generation(&self, name: &str) -> u64;
-    fn set_shared_generation(&self, name: &str, generation: u64);
+    /// generation of the newest session state any tab has made, and the generation of the newest end of a
+    /// session (a logout, a refused refresh token; 0: none). Numbers, never a token.
+    fn shared_generation(&self, name: &str) -> (u64, u64);
+    /// Records `generation` as the newest state; `ended`: it is the end of a session.
+    fn set_shared_generation(&self, name: &str, generation: u64, ended: bool);
     /// Posts a message to the other tabs of this app (BroadcastChannel).
     fn broadcast(&self, message: &str);
     /// Resolves after `ms` milliseconds.
@@ -72,9 +75,11 @@ pub trait Host {
     // Keys that never leave WebCrypto: the DPoP key pair and the key that seals a persisted session.
     // Both are generated non-extractable and kept as CryptoKey objects in IndexedDB.
 
-    /// The public JWK of the DPoP key pair `name` (ES256), created on first use.
-    async fn dpop_public_jwk(&self, name: &str) -> Result<String>;
-    /// An ES256 signature (R‖S) over `data` with the private DPoP key `name`.
+    /// The public JWK of the DPoP key pair `name` (ES256); with `create` (a new login) it is made when
+    /// missing, else a missing pair is an error (its session ended and the pair was deleted: a key is never
+    /// made again under the old name).
+    async fn dpop_public_jwk(&self, name: &str, create: bool) -> Result<String>;
+    /// An ES256 signature (R‖S) over `data` with the private DPoP key `name`; an error when it is missing.
     async fn dpop_sign(&self, name: &str, data: &[u8]) -> Result<Vec<u8>>;
     /// Deletes the DPoP key pair `name` (the session it served has ended).
     async fn dpop_forget(&self, name: &str);
@@ -86,5 +91,6 @@ pub trait Host {
     async fn unseal_clear(&self, name: &str);
 
     /// Hands one step of the opt-in learning trace (JSON text, tokens already truncated) to the app.
-    fn trace(&self, step: &str);
+    /// `false` when the app's trace function threw.
+    fn trace(&self, step: &str) -> bool;
 }

@@ -118,12 +118,62 @@ pub fn check_refreshed_claims(old: &Json, new: &Json) -> Result<()> {
     Ok(())
 }
 
+/// What the login asked of the authentication (OIDC Core §3.1.2.1), checked in the verified claims:
+/// with `max_age`, `auth_time` must be present and no older than `max_age` (plus the clock tolerance)
+/// (§3.1.3.7 step 13); with `acr_values`, the `acr` returned is reported, and with `require_acr` it must be
+/// one of those requested (§5.5.1.1 makes `acr` a voluntary claim unless requested as essential).
+pub fn check_authentication(claims: &Json, max_age: Option<u64>, acr_values: Option<&str>, require_acr: bool, now: f64, tolerance: f64) -> Result<Option<String>> {
+    if let Some(max_age) = max_age {
+        let Some(auth_time) = claims.get("auth_time").and_then(Json::as_f64) else {
+            return fail(ClaimAuthTime, "the login asked for max_age and the ID token has no auth_time");
+        };
+        if now - auth_time > max_age as f64 + tolerance {
+            return fail(ClaimAuthTime, "the user authenticated longer ago than max_age allows");
+        }
+    }
+    let Some(requested) = acr_values else { return Ok(None) };
+    let acr = claims.str_member("acr").map(String::from);
+    if require_acr && !acr.as_deref().is_some_and(|a| requested.split(' ').any(|r| r == a)) {
+        return fail(ClaimAcr, "the ID token's acr is not one of the acr_values the login asked for");
+    }
+    Ok(acr)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
 
     const NOW: f64 = 1_700_000_000.0;
+
+    #[test]
+    fn max_age_needs_a_recent_auth_time() {
+        let with = |auth_time: Option<f64>| match auth_time {
+            Some(t) => Json::parse(&format!(r#"{{"sub":"a","auth_time":{t}}}"#), ErrorCode::JwtMalformed).ok().unwrap(),
+            None => Json::parse(r#"{"sub":"a"}"#, ErrorCode::JwtMalformed).ok().unwrap(),
+        };
+        let check = |c: &Json, max_age| check_authentication(c, max_age, None, false, NOW, 60.0).err().map(|e| e.code);
+        assert_eq!(check(&with(Some(NOW - 300.0)), Some(300)), None, "just within");
+        assert_eq!(check(&with(Some(NOW - 360.0)), Some(300)), None, "within the clock tolerance");
+        assert_eq!(check(&with(Some(NOW - 361.0)), Some(300)), Some(ClaimAuthTime), "too old");
+        assert_eq!(check(&with(None), Some(300)), Some(ClaimAuthTime), "auth_time is required with max_age");
+        assert_eq!(check(&with(None), None), None, "no max_age, no requirement");
+        let text = Json::parse(r#"{"auth_time":"1700000000"}"#, ErrorCode::JwtMalformed).ok().unwrap();
+        assert_eq!(check(&text, Some(300)), Some(ClaimAuthTime), "a string is not a NumericDate");
+    }
+
+    #[test]
+    fn acr_is_reported_and_required_on_request() {
+        let c = Json::parse(r#"{"sub":"a","acr":"urn:mace:incommon:iap:silver"}"#, ErrorCode::JwtMalformed).ok().unwrap();
+        let none = Json::parse(r#"{"sub":"a"}"#, ErrorCode::JwtMalformed).ok().unwrap();
+        let run = |c: &Json, values: Option<&str>, require| check_authentication(c, None, values, require, NOW, 60.0).map_err(|e| e.code);
+        assert_eq!(run(&c, Some("urn:mace:incommon:iap:silver urn:x"), true), Ok(Some("urn:mace:incommon:iap:silver".into())));
+        assert_eq!(run(&c, Some("urn:x"), false), Ok(Some("urn:mace:incommon:iap:silver".into())), "reported, not required");
+        assert_eq!(run(&c, Some("urn:x"), true), Err(ClaimAcr));
+        assert_eq!(run(&none, Some("urn:x"), true), Err(ClaimAcr), "a missing acr is not the one asked for");
+        assert_eq!(run(&c, Some("urn:mace:incommon:iap"), true), Err(ClaimAcr), "whole values only");
+        assert_eq!(run(&c, None, true), Ok(None), "no acr_values, nothing to check");
+    }
 
     fn verifier() -> IdTokenVerifier {
         IdTokenVerifier { issuer: IssuerUrl::new("https://op.example"), client_id: ClientId::new("spa"), clock_tolerance: 60.0 }

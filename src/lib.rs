@@ -50,6 +50,11 @@ pub mod types;
 pub mod url;
 pub mod userinfo;
 
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod sim;
+
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(all(test, target_arch = "wasm32"))]

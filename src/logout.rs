@@ -4,6 +4,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 use crate::config::Config;
+use crate::error::{ErrorCode::InvalidConfig, OidcError, Result};
 use crate::types::RefreshToken;
 use crate::url::{self, Form};
 
@@ -28,12 +29,64 @@ pub fn end_session_url(endpoint: &str, config: &Config, id_token_hint: Option<&s
     url::with_query(endpoint, q.as_str())
 }
 
+/// Where `logout({ returnTo })` may send the browser (RFC 9700 §4.11.1: no open redirector): a path on this
+/// app's origin, or an absolute http(s) URL on this app's origin or on `postLogoutRedirectUri`'s. Returns
+/// the absolute URL; anything else (`javascript:`, another site, `//evil.example`) is `invalid_config`.
+pub fn check_logout_return(return_to: &str, config: &Config) -> Result<String> {
+    let refuse = || Err(OidcError::new(InvalidConfig, "logout returnTo must be a path on this origin or a URL on this app's or postLogoutRedirectUri's origin").with_context(return_to));
+    if return_to.chars().any(|c| c.is_control() || c == ' ' || c == '\\') {
+        return refuse();
+    }
+    if return_to.starts_with('/') {
+        if return_to.starts_with("//") {
+            return refuse();
+        }
+        let Some(app) = config.app_origin.as_deref() else { return refuse() };
+        let mut u = String::from(app);
+        u.push_str(return_to);
+        return Ok(u);
+    }
+    let Some(origin) = url::origin_of(return_to) else { return refuse() };
+    let allowed = config.app_origin.as_deref() == Some(origin.as_str())
+        || config.post_logout_redirect_uri.as_deref().and_then(url::origin_of).as_deref() == Some(origin.as_str());
+    if allowed {
+        Ok(return_to.into())
+    } else {
+        refuse()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn cfg() -> Config {
         Config::from_json(r#"{"issuer":"https://op.example","clientId":"spa","redirectUri":"https://app.example/cb","appOrigin":"https://app.example"}"#).ok().unwrap()
+    }
+
+    #[test]
+    fn logout_return_to_is_this_app_or_the_post_logout_redirect_uri() {
+        let mut c = cfg();
+        c.post_logout_redirect_uri = Some("https://www.example/bye".into());
+        assert_eq!(check_logout_return("/signed-out?x=1", &c).ok().as_deref(), Some("https://app.example/signed-out?x=1"));
+        assert_eq!(check_logout_return("https://app.example/bye", &c).ok().as_deref(), Some("https://app.example/bye"));
+        assert_eq!(check_logout_return("https://www.example/later", &c).ok().as_deref(), Some("https://www.example/later"));
+        for bad in [
+            "javascript:alert(1)",
+            "https://evil.example/",
+            "//evil.example/x",
+            "/\\evil.example",
+            "data:text/html,x",
+            "https://app.example.evil.example/",
+            "https://user@app.example/",
+            "/a\nb",
+            "",
+            "bye",
+        ] {
+            let e = check_logout_return(bad, &c).err().unwrap();
+            assert_eq!(e.code, InvalidConfig, "{bad:?}");
+            assert_eq!(e.context.as_deref(), Some(bad), "the error names the value");
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::client::Client;
 use crate::error::{fail, ErrorCode::*, OidcError, Result};
 use crate::host::Host;
 use crate::id_token::check_refreshed_claims;
-use crate::logout::{end_session_url, revocation_body};
+use crate::logout::{check_logout_return, end_session_url, revocation_body};
 use crate::session::{Message, Session};
 use crate::token::refresh_body;
 use crate::trace::TraceStep;
@@ -29,6 +29,9 @@ use crate::types::AccessToken;
 /// How long a tab waits for another tab's new tokens after seeing (under the lock) that it refreshed.
 const HANDOFF_WAIT_MS: u32 = 3000;
 const HANDOFF_POLL_MS: u32 = 25;
+/// How long after an `ask` it could not answer a tab passes on a session that reaches it (a new tab waits
+/// 500 ms for one).
+const ASK_ANSWER_MS: u32 = 500;
 /// Backoff after a failed refresh while the access token is still valid: 2, 4, 8 … 60 seconds.
 const MAX_BACKOFF_SECONDS: f64 = 60.0;
 
@@ -75,40 +78,46 @@ pub enum Change {
 
 impl<H: Host> Client<H> {
     /// Takes the next place in the tabs' order of session states: newer than anything any tab has made,
-    /// recorded for all of them.
-    fn next_generation(&self) -> u64 {
+    /// recorded for all of them. `ended`: this state is the end of a session (logout, a refused refresh).
+    fn next_generation(&self, ended: bool) -> u64 {
         let name = self.coordination_name();
-        let generation = self.host.shared_generation(&name).max(self.generation.get()) + 1;
+        let generation = self.host.shared_generation(&name).0.max(self.generation.get()) + 1;
         self.generation.set(generation);
-        self.host.set_shared_generation(&name, generation);
+        self.host.set_shared_generation(&name, generation, ended);
         generation
     }
 
-    /// Makes `s` the session and tells the other tabs (login or hand-off source).
+    /// Makes `s` the session of every tab of this app (a login, a refresh, a restore). The caller holds the
+    /// app's lock. Memory first, before any await: a tab that asks meanwhile is handed this session.
     pub(crate) async fn install_session(&self, s: Session) {
-        let generation = self.next_generation();
-        self.host.broadcast(&Message::session(generation, &s));
-        if self.config.persist_sealed {
-            if let Some(sealed) = s.to_sealed_json() {
-                // A failure only means the next reload starts signed out.
-                let _ = self.host.seal(&self.seal_name(), &sealed).await;
-            }
-        }
-        self.use_dpop_key(s.dpop_key.clone());
         *self.session.get_mut_ref() = Some(s);
         self.failures.set(0);
         self.retry_after.set(0.0);
+        let generation = self.next_generation(false);
+        let (message, sealed) = match self.session.get_ref().as_ref() {
+            Some(s) => (Message::session(generation, s), if self.config.persist_sealed { s.to_sealed_json(generation) } else { None }),
+            None => return,
+        };
+        self.host.broadcast(&message);
+        if let Some(sealed) = sealed {
+            // A seal that fails must not leave an older (spent) refresh token stored: clear it. The next
+            // reload then starts signed out.
+            if !self.host.seal(&self.seal_name(), &sealed).await {
+                self.host.unseal_clear(&self.seal_name()).await;
+            }
+        }
     }
 
-    /// Drops the session here and in every tab.
-    async fn end_session(&self) {
+    /// Ends the session here and in every tab: memory, the tabs' order (an end), the seal, and the DPoP key
+    /// pair of the session that ended (`dpop_key`). The caller holds the app's lock.
+    async fn end_session(&self, dpop_key: Option<String>) {
         *self.session.get_mut_ref() = None;
-        let generation = self.next_generation();
+        let generation = self.next_generation(true);
         self.host.broadcast(&Message::ended(generation));
         if self.config.persist_sealed {
             self.host.unseal_clear(&self.seal_name()).await;
         }
-        self.forget_dpop_key().await;
+        self.forget_dpop_key(dpop_key.as_deref()).await;
     }
 
     fn seal_name(&self) -> String {
@@ -117,37 +126,72 @@ impl<H: Host> Client<H> {
         n
     }
 
-    /// `persistSession: 'sealed'`: after a reload, unseal the refresh token and refresh at once.
-    /// Resolves to whether a session was restored. A refused token clears the seal (no loop).
+    /// Under the app's lock: makes sure this tab holds the newest session state before acting on it. When
+    /// another tab made a newer one since this tab asked (`asked_at`) — it refreshed, signed in or out — its
+    /// state is taken (already here, or on its way by BroadcastChannel); our spent tokens are never used.
+    /// `Ok(true)` when a newer state arrived.
+    pub(crate) async fn await_newest(&self, name: &str, asked_at: u64) -> Result<bool> {
+        let shared = self.host.shared_generation(name).0.max(self.generation.get());
+        if shared <= asked_at {
+            return Ok(false);
+        }
+        let mut waited = 0;
+        while waited < HANDOFF_WAIT_MS {
+            if self.generation.get() >= shared {
+                return Ok(true);
+            }
+            self.host.sleep(HANDOFF_POLL_MS).await;
+            waited += HANDOFF_POLL_MS;
+        }
+        *self.session.get_mut_ref() = None;
+        fail(SessionEnded, "another tab changed the session and its tokens never arrived here; sign in again")
+    }
+
+    /// Runs `f` under the app's cross-tab lock (Web Locks), which every change of the session takes: one
+    /// change at a time across the tabs, so a refresh, a login and a logout never overtake each other.
+    pub(crate) async fn under_lock<T>(&self, f: impl core::future::Future<Output = T>) -> T {
+        let lock = self.host.lock(&self.coordination_name()).await;
+        let r = f.await;
+        self.host.unlock(lock);
+        r
+    }
+
+    /// `persistSession: 'sealed'`: after a reload, unseal the refresh token and refresh at once (under the
+    /// lock, so the seal read is the newest). Resolves to whether a session was restored. A refused token
+    /// clears the seal (no loop).
     pub async fn restore(&self) -> Result<bool> {
         if !self.config.persist_sealed || self.session.get_ref().is_some() {
             return Ok(false);
         }
-        let Some(text) = self.host.unseal(&self.seal_name()).await else { return Ok(false) };
-        let Some(session) = Session::from_sealed_json(&text) else {
-            self.host.unseal_clear(&self.seal_name()).await;
-            return Ok(false);
-        };
-        // Take our place in the tabs' order, so a tab that restored at the same moment and refreshed
-        // first is waited for instead of raced.
-        let shared = self.host.shared_generation(&self.coordination_name());
-        if self.session.get_ref().is_some() {
-            // Another tab handed its (newer) session over while we were unsealing: keep that one.
-            return Ok(true);
-        }
-        self.generation.set(shared.max(self.generation.get()));
-        self.use_dpop_key(session.dpop_key.clone());
-        *self.session.get_mut_ref() = Some(session);
-        match self.refresh().await {
-            Ok(()) => Ok(true),
-            Err(e) => {
-                if e.code != SessionEnded {
-                    // Offline or the provider failing: the refresh token may still be good later.
-                    *self.session.get_mut_ref() = None;
-                }
-                Err(e)
+        let name = self.coordination_name();
+        self.under_lock(async {
+            let Some(text) = self.host.unseal(&self.seal_name()).await else { return Ok(false) };
+            if self.session.get_ref().is_some() {
+                return Ok(true); // another tab handed its session over meanwhile
             }
-        }
+            let shared = self.host.shared_generation(&name);
+            let session = match Session::from_sealed_json(&text) {
+                // A seal older than the tabs' newest state is stale (a later seal failed and so did its clear).
+                Some((s, sealed_at)) if shared.0 == 0 || sealed_at == 0 || sealed_at >= shared.0 => s,
+                _ => {
+                    self.host.unseal_clear(&self.seal_name()).await;
+                    return Ok(false);
+                }
+            };
+            self.generation.set(shared.0.max(self.generation.get()));
+            *self.session.get_mut_ref() = Some(session);
+            match self.refresh_under_lock(&name, self.generation.get()).await.and(self.check_trace()) {
+                Ok(()) => Ok(true),
+                Err(e) => {
+                    if e.code != SessionEnded {
+                        // Offline or the provider failing: the refresh token may still be good later.
+                        *self.session.get_mut_ref() = None;
+                    }
+                    Err(e)
+                }
+            }
+        })
+        .await
     }
 
     /// Refreshes now. Concurrent callers share one request; across tabs one refresh runs at a time.
@@ -160,54 +204,53 @@ impl<H: Host> Client<H> {
         *self.flight.get_mut_ref() = Some(flight.clone());
         let name = self.coordination_name();
         // This tab's generation when the refresh was asked for: anything newer that shows up while we
-        // wait for the lock (or read the shared counter) is another tab's refresh.
+        // wait for the lock (or read the shared counter) is another tab's change.
         let asked_at = self.generation.get();
-        let lock = self.host.lock(&name).await;
-        let r = self.refresh_under_lock(&name, asked_at).await;
-        self.host.unlock(lock);
+        let r = self.under_lock(self.refresh_under_lock(&name, asked_at)).await;
         *self.flight.get_mut_ref() = None;
         flight.finish(r.clone());
-        r
+        r.and(self.check_trace())
     }
 
     pub(crate) async fn refresh_under_lock(&self, name: &str, asked_at: u64) -> Result<()> {
-        // Another tab refreshed since this refresh was asked for: our refresh token is spent. Use its
-        // tokens — already here, or still on their way by BroadcastChannel — rather than replay the old
-        // one (the provider would revoke the whole token family) or spend the new one on a second refresh.
-        // Compared with `asked_at`, not the current generation: the new tokens may arrive while we wait.
-        let shared = self.host.shared_generation(name).max(self.generation.get());
-        if shared > asked_at {
-            let mut waited = 0;
-            while waited < HANDOFF_WAIT_MS {
-                if self.generation.get() >= shared {
-                    return if self.session.get_ref().is_some() { Ok(()) } else { fail(SessionEnded, "the session ended in another tab") };
-                }
-                self.host.sleep(HANDOFF_POLL_MS).await;
-                waited += HANDOFF_POLL_MS;
-            }
-            *self.session.get_mut_ref() = None;
-            return fail(SessionEnded, "another tab refreshed the tokens and they never arrived here; sign in again");
+        if self.await_newest(name, asked_at).await? {
+            return if self.session.get_ref().is_some() { Ok(()) } else { fail(SessionEnded, "the session ended in another tab") };
         }
-
-        let (refresh_token, old_claims, old_id_token, dpop_key) = match self.session.get_ref().as_ref() {
+        let (refresh_token, old_claims, old_claims_text, old_id_token, dpop_key, retired) = match self.session.get_ref().as_ref() {
             None => return fail(NotSignedIn, "no user is signed in"),
-            Some(s) => (s.tokens.refresh_token.clone(), s.claims.clone(), s.tokens.id_token.clone(), s.dpop_key.clone()),
+            Some(s) => (s.tokens.refresh_token.clone(), s.claims.clone(), s.claims_text.clone(), s.tokens.id_token.clone(), s.dpop_key.clone(), s.retired.clone()),
         };
         let Some(refresh_token) = refresh_token else {
             return fail(SessionEnded, "the provider gave no refresh token; sign in again when the access token expires");
         };
         let meta = self.metadata().await?;
-        let tokens = match self.token_request(&meta, &refresh_body(&self.config, &refresh_token)).await {
+        let held_at = self.generation.get();
+        // No answer (offline, reset): the refresh token may or may not have been spent; nothing to do but
+        // keep the session and try again later.
+        let (status, body) = self.token_request(&meta, &refresh_body(&self.config, &refresh_token), dpop_key.as_deref()).await?;
+        let tokens = match crate::token::process_token_response(status, &body, self.config.dpop) {
             Ok(t) => t,
+            Err(e) if (200..300).contains(&status) => {
+                // A success the SDK cannot use: the provider has acted on the refresh token all the same, so it
+                // is never sent again (after a rotation, a reuse would revoke the whole family). The session
+                // ends with the error; its refresh tokens are revoked: the new one if it can be read, and the
+                // one sent (still valid at a provider that does not rotate).
+                if let Some(rt) = crate::token::refresh_token_in(&body).filter(|rt| *rt != refresh_token) {
+                    self.revoke(&meta, &rt, dpop_key.as_deref()).await;
+                }
+                self.revoke(&meta, &refresh_token, dpop_key.as_deref()).await;
+                self.end_session(dpop_key).await;
+                return Err(e);
+            }
             Err(e) if e.code == TokenError && e.oauth_error.as_deref() == Some("invalid_grant") => {
-                self.end_session().await;
+                self.end_session(dpop_key).await;
                 return Err(OidcError { code: SessionEnded, detail: "the provider refused the refresh token (invalid_grant); sign in again", ..e });
             }
             Err(e) => return Err(e),
         };
         if self.config.trace {
             let new = tokens.refresh_token.as_ref().unwrap_or(&refresh_token);
-            self.host.trace(
+            self.trace(
                 &TraceStep::new("refresh")
                     .secret("old_refresh_token", refresh_token.as_str())
                     .secret("new_refresh_token", new.as_str())
@@ -217,25 +260,40 @@ impl<H: Host> Client<H> {
                     .finish(),
             );
         }
-        // The refresh token has been spent: from here on a failure ends the session rather than keep
-        // tokens that can no longer be renewed.
-        let (claims, claims_text) = match &tokens.id_token {
-            Some(id_token) => {
-                let checked = match self.verify_id_token(&meta, id_token, None, &tokens.access_token).await {
-                    Ok((c, t)) => check_refreshed_claims(&old_claims, &c).map(|_| (c, t)),
-                    Err(e) => Err(e),
-                };
-                match checked {
-                    Ok(v) => v,
-                    Err(e) => {
-                        self.end_session().await;
-                        return Err(e);
+        // The refresh token has been spent: from here on a failure ends the session (and revokes the new
+        // refresh token) rather than keep tokens that can no longer be renewed.
+        let checked = match &tokens.id_token {
+            Some(id_token) => match self.verify_id_token(&meta, id_token, None, &tokens.access_token).await {
+                Ok((c, t)) => check_refreshed_claims(&old_claims, &c).map(|_| (c, t)),
+                Err(e) => Err(e),
+            },
+            None => Ok((old_claims, old_claims_text)),
+        };
+        // Another state took the session over while the request was out (only possible where the browser
+        // has no Web Locks): the answer is for a session that is gone.
+        let (newest, ended) = self.host.shared_generation(name);
+        let superseded = self.generation.get() != held_at || newest != held_at || self.session.get_ref().is_none();
+        let (claims, claims_text) = match checked {
+            Ok(v) if !superseded => v,
+            r => {
+                // The new refresh token is revoked when its session ends here, or was ended by a logout that is
+                // still the newest state — not when a newer login took over, whose grant it may share.
+                let ends_here = r.is_err() && !superseded;
+                if ends_here || (superseded && newest == ended) {
+                    if let Some(rt) = tokens.refresh_token.as_ref().filter(|rt| **rt != refresh_token) {
+                        self.revoke(&meta, rt, dpop_key.as_deref()).await;
                     }
                 }
-            }
-            None => {
-                let text = self.session.get_ref().as_ref().map(|s| s.claims_text.clone()).unwrap_or_default();
-                (old_claims, text)
+                if ends_here {
+                    self.revoke(&meta, &refresh_token, dpop_key.as_deref()).await;
+                }
+                return match r {
+                    Err(e) if !superseded => {
+                        self.end_session(dpop_key).await;
+                        Err(e)
+                    }
+                    _ => fail(SessionEnded, "the session changed in another tab while this refresh was out; its answer was discarded"),
+                };
             }
         };
         let mut tokens = tokens;
@@ -247,8 +305,18 @@ impl<H: Host> Client<H> {
             tokens.id_token = old_id_token;
         }
         let expires_at = tokens.expires_in.map(|s| self.host.now() + s);
-        self.install_session(Session { tokens, claims_text, claims, expires_at, dpop_key }).await;
+        self.install_session(Session { tokens, claims_text, claims, expires_at, dpop_key, retired }).await;
         Ok(())
+    }
+
+    /// RFC 7009 revocation of a refresh token (with a DPoP proof from `dpop_key` when DPoP is on). Best
+    /// effort: `false` when the provider has no revocation endpoint or no answer came.
+    pub(crate) async fn revoke(&self, meta: &crate::discovery::ProviderMetadata, rt: &crate::types::RefreshToken, dpop_key: Option<&str>) -> bool {
+        let Some(endpoint) = meta.revocation_endpoint.as_deref() else { return false };
+        let proof = self.dpop_proof(dpop_key, "POST", endpoint, None).await.ok().flatten();
+        // RFC 7009 §2.2: the provider answers 200 whether or not the token was valid.
+        let res = self.host.post_form(endpoint, &revocation_body(&self.config, rt), proof.as_deref()).await;
+        res.is_ok_and(|r| r.status == 200)
     }
 
     /// Makes sure the access token is usable for a request now: refreshes ahead of expiry. While the
@@ -311,9 +379,9 @@ impl<H: Host> Client<H> {
             return Ok(None);
         }
         self.ensure_fresh().await?;
-        let token: Option<AccessToken> = self.session.get_ref().as_ref().map(|s| s.tokens.access_token.clone());
-        let Some(token) = token else { return fail(NotSignedIn, "no user is signed in") };
-        let proof = self.dpop_proof(method, url, Some(&token)).await?;
+        let current: Option<(AccessToken, Option<String>)> = self.session.get_ref().as_ref().map(|s| (s.tokens.access_token.clone(), s.dpop_key.clone()));
+        let Some((token, key)) = current else { return fail(NotSignedIn, "no user is signed in") };
+        let proof = self.dpop_proof(key.as_deref(), method, url, Some(&token)).await?;
         Ok(Some((bearer::authorization_header(&token, self.config.dpop), proof)))
     }
 
@@ -342,19 +410,27 @@ impl<H: Host> Client<H> {
         let Ok(msg) = Message::parse(text) else { return Change::None };
         match msg {
             Message::Ask => {
-                if let Some(s) = self.session.get_ref().as_ref() {
-                    self.host.broadcast(&Message::session(self.generation.get(), s));
+                match self.session.get_ref().as_ref() {
+                    Some(s) => self.host.broadcast(&Message::session(self.generation.get(), s)),
+                    // Nothing to hand over yet; a session that reaches this tab shortly (from a tab the asker
+                    // opened too late to hear) is passed on.
+                    None => self.asked_until.set(self.host.now() + f64::from(ASK_ANSWER_MS) / 1000.0),
                 }
                 Change::None
             }
             Message::Session { gen, session } => {
-                let newer = gen > self.generation.get();
+                // Newer than this tab's state, and not older than the tabs' newest: an answer to a new tab's
+                // `ask` from a tab that has not yet heard of a later change (a logout broadcast before the new
+                // tab opened) is stale.
+                let newer = gen > self.generation.get() && gen >= self.host.shared_generation(&self.coordination_name()).0;
                 if !newer {
                     return Change::None;
                 }
                 let same_user = self.session.get_ref().as_ref().is_some_and(|s| s.sub() == session.sub());
                 self.generation.set(gen);
-                self.use_dpop_key(session.dpop_key.clone());
+                if self.host.now() < self.asked_until.replace(0.0) {
+                    self.host.broadcast(text);
+                }
                 *self.session.get_mut_ref() = Some(session);
                 self.failures.set(0);
                 self.retry_after.set(0.0);
@@ -369,7 +445,6 @@ impl<H: Host> Client<H> {
                     return Change::None;
                 }
                 self.generation.set(gen);
-                self.use_dpop_key(None); // the tab that ended the session deleted the key pair
                 let had = self.session.get_mut_ref().take().is_some();
                 if had {
                     Change::Ended
@@ -385,35 +460,71 @@ impl<H: Host> Client<H> {
         self.host.broadcast(Message::ASK);
     }
 
-    /// Ends the session: memory in every tab, the refresh token revoked at the provider (best effort),
-    /// and the URL of the provider's end-session endpoint to navigate to, if it has one.
-    pub async fn logout(&self, post_logout_redirect_uri: Option<String>) -> Result<Option<String>> {
+    /// This tab now hears the other tabs' messages (its BroadcastChannel is open): every state made from
+    /// here on reaches it. Remembers the tabs' newest state so far, for `joined`.
+    pub fn listening(&self) {
+        self.listening_since.set(self.host.shared_generation(&self.coordination_name()).0);
+    }
+
+    /// A new tab has had its chance to be handed a session (`ask_other_tabs`, then a short wait). Without
+    /// one, the states made before it listened are history: their tokens will not arrive here, so they are
+    /// not waited for (a logout in this tab does not wait for a session no open tab holds). States made
+    /// since arrive by message as usual.
+    pub fn joined(&self) {
+        if self.session.get_ref().is_none() {
+            self.generation.set(self.listening_since.get().max(self.generation.get()));
+        }
+    }
+
+    /// Ends the session: memory in every tab, the newest refresh token revoked at the provider (best effort),
+    /// and the URL to navigate to: the provider's end-session endpoint if it has one, else `return_to`.
+    /// Under the app's lock: a refresh in flight in any tab finishes first, and its new refresh token is
+    /// the one revoked; a login completing meanwhile in another tab waits, and yields to the logout.
+    pub async fn logout(&self, return_to: Option<String>) -> Result<Option<String>> {
+        let return_to = match return_to {
+            Some(r) => Some(check_logout_return(&r, &self.config)?),
+            None => None,
+        };
         let meta = self.metadata().await?;
-        // The revocation's DPoP proof is made first: ending the session deletes the key pair.
-        let endpoint = meta.revocation_endpoint.as_deref();
-        let has_refresh_token = self.session.get_ref().as_ref().is_some_and(|s| s.tokens.refresh_token.is_some());
-        let proof = match endpoint {
-            Some(ep) if has_refresh_token => self.dpop_proof("POST", ep, None).await.ok().flatten(),
+        let name = self.coordination_name();
+        let asked_at = self.generation.get();
+        let (ended, revoked) = self
+            .under_lock(async {
+                // The newest session, wherever it was made (never a refresh token another tab has spent).
+                let _ = self.await_newest(&name, asked_at).await;
+                let mut ended = self.session.get_mut_ref().take();
+                if ended.is_none() && self.config.persist_sealed {
+                    // Signed out here (a restore that failed offline) with a session still sealed: its refresh
+                    // token is revoked too.
+                    ended = self.host.unseal(&self.seal_name()).await.and_then(|t| Session::from_sealed_json(&t)).map(|(s, _)| s);
+                }
+                // Revoked before the end is announced: a login that exchanged its code before the revocation
+                // sees the end when it takes the lock, and yields (see `handle_callback`). The session's
+                // refresh token first, then those of the sessions it replaced (and their DPoP key pairs).
+                let mut revoked = false;
+                if let Some(s) = &ended {
+                    for (i, (rt, key)) in s.refresh_tokens().enumerate() {
+                        let ok = self.revoke(&meta, rt, key).await;
+                        revoked |= i == 0 && ok;
+                    }
+                    for r in &s.retired {
+                        self.forget_dpop_key(r.dpop_key.as_deref()).await;
+                    }
+                }
+                self.end_session(ended.as_ref().and_then(|s| s.dpop_key.clone())).await;
+                (ended, revoked)
+            })
+            .await;
+        let back = return_to.clone().or_else(|| self.config.post_logout_redirect_uri.clone());
+        let end_session = match (&ended, &meta.end_session_endpoint) {
+            (Some(s), Some(ep)) => Some(end_session_url(ep, &self.config, s.tokens.id_token.as_deref(), back.as_deref())),
             _ => None,
         };
-        let taken = self.session.get_mut_ref().take();
-        self.end_session().await;
-        let Some(s) = taken else {
-            return Ok(None);
-        };
-        let mut revoked = false;
-        if let (Some(rt), Some(endpoint)) = (&s.tokens.refresh_token, endpoint) {
-            // RFC 7009 §2.2: the provider answers 200 whether or not the token was valid. A failure
-            // here leaves a refresh token alive at the provider until it expires; logout goes on.
-            let res = self.host.post_form(endpoint, &revocation_body(&self.config, rt), proof.as_deref()).await;
-            revoked = res.is_ok_and(|r| r.status == 200);
-        }
-        let back = post_logout_redirect_uri.or_else(|| self.config.post_logout_redirect_uri.clone());
-        let url = meta.end_session_endpoint.as_ref().map(|ep| end_session_url(ep, &self.config, s.tokens.id_token.as_deref(), back.as_deref()));
         if self.config.trace {
-            self.host.trace(&TraceStep::new("logout").bool("revoked", revoked).bool("end_session", url.is_some()).finish());
+            self.trace(&TraceStep::new("logout").bool("revoked", revoked).bool("end_session", end_session.is_some()).finish());
         }
-        Ok(url)
+        self.check_trace()?;
+        Ok(end_session.or(return_to))
     }
 
     /// Learning tools only (`trace` on): sends the ID token to `url` as a bearer token — the classic

@@ -19,6 +19,50 @@ pub struct Session {
     pub expires_at: Option<f64>,
     /// With DPoP: the id of this session's key pair (a fresh one per login; not a secret).
     pub dpop_key: Option<String>,
+    /// Refresh tokens of earlier sessions of the same user that a later login replaced in this browser
+    /// (newest last, at most `MAX_RETIRED`): revoked at logout. Not revoked when replaced, because a
+    /// provider may keep one grant per browser session (oidc-provider, Keycloak), which the new login shares.
+    pub retired: Vec<Retired>,
+}
+
+/// A refresh token a later login replaced, and its DPoP key pair.
+#[derive(Clone)]
+pub struct Retired {
+    pub rt: RefreshToken,
+    pub dpop_key: Option<String>,
+}
+
+/// How many replaced refresh tokens a session remembers for its logout.
+pub const MAX_RETIRED: usize = 4;
+
+fn push_retired(o: &mut String, retired: &[Retired]) {
+    if retired.is_empty() {
+        return;
+    }
+    o.push_str(",\"rr\":[");
+    for (i, r) in retired.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        o.push_str("{\"rt\":");
+        json::write_str(o, r.rt.as_str());
+        if let Some(k) = &r.dpop_key {
+            push_member(o, "dk", k);
+        }
+        o.push('}');
+    }
+    o.push(']');
+}
+
+fn retired_of(v: &Json) -> Option<Vec<Retired>> {
+    let Some(list) = v.get("rr") else { return Some(Vec::new()) };
+    let list = list.as_array()?;
+    if list.len() > MAX_RETIRED {
+        return None;
+    }
+    list.iter()
+        .map(|r| Some(Retired { rt: RefreshToken::new(r.str_member("rt")?), dpop_key: r.str_member("dk").map(String::from) }))
+        .collect()
 }
 
 pub enum Message {
@@ -39,9 +83,11 @@ impl Session {
         self.claims.str_member("sub")
     }
 
+    /// The verified claims travel as their JSON text in a string member (`ct`), byte for byte as they were
+    /// verified: a fraction or a large integer survives the hand-off and the seal unchanged.
     fn to_json(&self) -> String {
-        let mut o = String::from("{\"claims\":");
-        o.push_str(&self.claims_text);
+        let mut o = String::from("{\"ct\":");
+        json::write_str(&mut o, &self.claims_text);
         push_member(&mut o, "at", self.tokens.access_token.as_str());
         if let Some(rt) = &self.tokens.refresh_token {
             push_member(&mut o, "rt", rt.as_str());
@@ -59,16 +105,20 @@ impl Session {
         if let Some(k) = &self.dpop_key {
             push_member(&mut o, "dk", k);
         }
+        push_retired(&mut o, &self.retired);
         o.push('}');
         o
     }
 
-    /// What a sealed session keeps across reloads: the refresh token, the ID token (for logout) and the
-    /// verified claims; not the access token, which a restore replaces at once.
-    pub fn to_sealed_json(&self) -> Option<String> {
+    /// What a sealed session keeps across reloads: the refresh token, the ID token (for logout), the
+    /// verified claims and the tabs' generation it was sealed at (`g`: a seal older than the newest state
+    /// is stale); not the access token, which a restore replaces at once.
+    pub fn to_sealed_json(&self, generation: u64) -> Option<String> {
         let rt = self.tokens.refresh_token.as_ref()?;
-        let mut o = String::from("{\"claims\":");
-        o.push_str(&self.claims_text);
+        let mut o = String::from("{\"g\":");
+        json::write_u64(&mut o, generation);
+        o.push_str(",\"ct\":");
+        json::write_str(&mut o, &self.claims_text);
         push_member(&mut o, "rt", rt.as_str());
         if let Some(it) = &self.tokens.id_token {
             push_member(&mut o, "it", it);
@@ -76,15 +126,21 @@ impl Session {
         if let Some(k) = &self.dpop_key {
             push_member(&mut o, "dk", k);
         }
+        push_retired(&mut o, &self.retired);
         o.push('}');
         Some(o)
     }
 
-    /// A session read back from the seal: refresh token and claims, no usable access token yet.
-    pub fn from_sealed_json(text: &str) -> Option<Session> {
+    /// A session read back from the seal — refresh token and claims, no usable access token yet — and the
+    /// generation it was sealed at (0 when the seal predates generations).
+    pub fn from_sealed_json(text: &str) -> Option<(Session, u64)> {
         let v = Json::parse_object(text, ErrorCode::SessionEnded).ok()?;
         let (claims, claims_text) = claims_of(&v)?;
-        Some(Session {
+        let generation = match v.get("g") {
+            None => 0,
+            Some(g) => exact_generation(g)?,
+        };
+        let session = Session {
             tokens: TokenSet {
                 access_token: AccessToken::new(""),
                 expires_in: None,
@@ -96,7 +152,9 @@ impl Session {
             claims,
             expires_at: Some(0.0),
             dpop_key: v.str_member("dk").map(String::from),
-        })
+            retired: retired_of(&v)?,
+        };
+        Some((session, generation))
     }
 
     fn from_json(v: &Json) -> Option<Session> {
@@ -118,22 +176,39 @@ impl Session {
             claims,
             expires_at,
             dpop_key: s("dk"),
+            retired: retired_of(v)?,
         })
+    }
+
+    /// The refresh tokens this session holds: its own, then those it replaced.
+    pub fn refresh_tokens(&self) -> impl Iterator<Item = (&RefreshToken, Option<&str>)> {
+        let own = self.tokens.refresh_token.iter().map(|rt| (rt, self.dpop_key.as_deref()));
+        own.chain(self.retired.iter().rev().map(|r| (&r.rt, r.dpop_key.as_deref())))
     }
 }
 
-/// The `claims` member of a handed-over or sealed session: an object, and its JSON text for the app.
+/// The claims of a handed-over or sealed session: the verified text (`ct`) and the object it holds. (A
+/// session sealed by an earlier version has them as an object, `claims`, written back as text when it can be.)
 fn claims_of(v: &Json) -> Option<(Json, String)> {
-    let claims = v.get("claims")?.clone();
-    if !matches!(claims, Json::Obj(_)) {
-        return None;
-    }
-    let text = claims.to_text()?;
-    Some((claims, text))
+    let (claims, text) = match v.str_member("ct") {
+        Some(text) => (Json::parse(text, ErrorCode::SessionEnded).ok()?, text.to_string()),
+        None => {
+            let claims = v.get("claims")?.clone();
+            let text = claims.to_text()?;
+            (claims, text)
+        }
+    };
+    matches!(claims, Json::Obj(_)).then_some((claims, text))
 }
 
 /// 2^53: the largest whole number a JSON number (an f64) holds exactly.
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+
+/// A generation is a whole number that JSON carries exactly (at most 2^53): anything else is not one this
+/// SDK wrote, and would not survive being passed on.
+fn exact_generation(v: &Json) -> Option<u64> {
+    v.as_f64().filter(|g| *g >= 0.0 && *g <= MAX_EXACT && (*g as u64) as f64 == *g).map(|g| g as u64)
+}
 
 impl Message {
     pub fn session(gen: u64, s: &Session) -> String {
@@ -158,15 +233,7 @@ impl Message {
     pub fn parse(text: &str) -> Result<Message> {
         let v = Json::parse_object(text, ErrorCode::InvalidConfig)?;
         let bad = || crate::error::OidcError::new(ErrorCode::InvalidConfig, "unreadable message from another tab");
-        // A generation is a whole number that JSON carries exactly (at most 2^53): anything else is not one
-        // this SDK wrote, and would not survive being passed on.
-        let gen = || {
-            v.get("gen")
-                .and_then(Json::as_f64)
-                .filter(|g| *g >= 0.0 && *g <= MAX_EXACT && (*g as u64) as f64 == *g)
-                .map(|g| g as u64)
-                .ok_or_else(bad)
-        };
+        let gen = || v.get("gen").and_then(exact_generation).ok_or_else(bad);
         match v.str_member("t") {
             Some("session") => {
                 let session = v.get("s").and_then(Session::from_json).ok_or_else(bad)?;
@@ -197,6 +264,7 @@ mod tests {
             claims_text,
             expires_at: Some(1_700_000_300.0),
             dpop_key: Some("k-1".into()),
+            retired: vec![Retired { rt: RefreshToken::new("RT-0"), dpop_key: Some("k-0".into()) }],
         }
     }
 
@@ -206,19 +274,42 @@ mod tests {
         let Message::Session { gen, session: s } = Message::parse(&text).ok().unwrap() else { panic!("not a session") };
         assert_eq!(gen, 7);
         assert_eq!(s.tokens.access_token.as_str(), "AT");
-        assert_eq!(s.tokens.refresh_token.map(|r| r.as_str().to_string()).as_deref(), Some("RT"));
+        assert_eq!(s.tokens.refresh_token.as_ref().map(|r| r.as_str()), Some("RT"));
         assert_eq!(s.tokens.id_token.as_deref(), Some("a.b.c"));
         assert_eq!(s.expires_at, Some(1_700_000_300.0));
         assert_eq!(s.claims_text, r#"{"sub":"alice","aud":["spa"],"exp":1700000300,"name":"A \"q\""}"#);
         assert_eq!(s.claims.str_member("sub"), Some("alice"));
         assert_eq!(s.dpop_key.as_deref(), Some("k-1"), "the tab that takes it over signs with the same key");
+        let tokens: Vec<(&str, Option<&str>)> = s.refresh_tokens().map(|(rt, k)| (rt.as_str(), k)).collect();
+        assert_eq!(tokens, vec![("RT", Some("k-1")), ("RT-0", Some("k-0"))], "and revokes the replaced ones at logout");
+    }
+
+    #[test]
+    fn claims_with_fractions_and_large_integers_survive_the_hand_off_and_the_seal() {
+        // Found by the many-tab simulation: the claims were written back through `Json::to_text`, which
+        // refuses these numbers, so new tabs got no session and a sealed session was wiped at reload.
+        let mut s = session();
+        s.claims_text = r#"{"sub":"alice","score":0.5,"big":12345678901234567890,"tiny":1e-7,"name":"\u00e9"}"#.to_string();
+        s.claims = Json::parse(&s.claims_text, ErrorCode::JwtMalformed).ok().unwrap();
+        let Message::Session { session: handed, .. } = Message::parse(&Message::session(1, &s)).ok().unwrap() else { panic!("not a session") };
+        assert_eq!(handed.claims_text, s.claims_text, "the verified text, byte for byte");
+        assert_eq!(handed.claims.get("score").and_then(Json::as_f64), Some(0.5));
+        let (sealed, _) = Session::from_sealed_json(&s.to_sealed_json(3).unwrap()).unwrap();
+        assert_eq!(sealed.claims_text, s.claims_text);
+        // A session sealed by the previous version (claims as an object) still restores.
+        let old = r#"{"claims":{"sub":"alice"},"rt":"RT"}"#;
+        assert_eq!(Session::from_sealed_json(old).map(|(s, g)| (s.claims_text, g)), Some((r#"{"sub":"alice"}"#.to_string(), 0)));
+        // Claims that are not an object are refused.
+        assert!(Session::from_sealed_json(r#"{"ct":"[1]","rt":"RT"}"#).is_none());
+        assert!(Session::from_sealed_json(r#"{"ct":"{","rt":"RT"}"#).is_none());
     }
 
     #[test]
     fn a_sealed_session_keeps_no_access_token() {
-        let text = session().to_sealed_json().unwrap();
+        let text = session().to_sealed_json(7).unwrap();
         assert!(!text.contains("\"at\""));
-        let s = Session::from_sealed_json(&text).unwrap();
+        let (s, generation) = Session::from_sealed_json(&text).unwrap();
+        assert_eq!(generation, 7, "the generation it was sealed at");
         assert_eq!(s.tokens.refresh_token.as_ref().map(|r| r.as_str()), Some("RT"));
         assert_eq!(s.tokens.access_token.as_str(), "");
         assert_eq!(s.expires_at, Some(0.0), "expired: a restore refreshes at once");
@@ -240,6 +331,7 @@ mod tests {
             r#"{"t":"ended"}"#,
             r#"{"t":"x"}"#,
             r#"{"t":"session","gen":1,"s":{"claims":1,"at":"x"}}"#,
+            r#"{"t":"session","gen":1,"s":{"ct":"1","at":"x"}}"#,
             // found by fuzzing: beyond 2^53 the number is rounded, and would not survive a hand-off
             r#"{"t":"ended","gen":366666666666666666}"#,
             r#"{"t":"ended","gen":1.5}"#,

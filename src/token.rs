@@ -33,6 +33,15 @@ pub fn refresh_body(config: &Config, refresh_token: &RefreshToken) -> String {
     f.into_string()
 }
 
+/// The `refresh_token` of a token response that was refused, if it can be read at all: to revoke it.
+pub fn refresh_token_in(body: &str) -> Option<RefreshToken> {
+    if body.len() > MAX_TOKEN_RESPONSE_BYTES {
+        return None;
+    }
+    let v = Json::parse_object(body, TokenResponseInvalid).ok()?;
+    v.str_member("refresh_token").filter(|t| !t.is_empty()).map(RefreshToken::new)
+}
+
 /// Turns an HTTP response of the token endpoint into tokens or a typed error. `dpop` says whether the
 /// request carried a DPoP proof: then the token must be a DPoP token (RFC 9449 §5), else a Bearer one.
 pub fn process_token_response(status: u16, body: &str, dpop: bool) -> Result<TokenSet> {
@@ -51,6 +60,7 @@ pub fn process_token_response(status: u16, body: &str, dpop: bool) -> Result<Tok
                 detail: "the token endpoint refused the request",
                 oauth_error: Some(e),
                 oauth_description: d,
+                context: None,
             }),
             _ => fail(HttpError, "the token endpoint answered with an unexpected HTTP status"),
         };

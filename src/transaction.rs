@@ -24,6 +24,18 @@ pub struct LoginTransaction {
     pub expires_at: u64,
     /// With DPoP: the id of the key pair this login binds the code to (`dpop_jkt`).
     pub dpop_key: Option<String>,
+    /// The `max_age` the authorization request carried (OIDC Core §3.1.2.1).
+    pub max_age: Option<u64>,
+    /// The `acr_values` the authorization request carried.
+    pub acr_values: Option<String>,
+}
+
+/// A `max_age` parameter: a whole number of seconds (OIDC Core §3.1.2.1), at most ten digits.
+pub fn parse_max_age(v: &str) -> Option<u64> {
+    if v.is_empty() || v.len() > 10 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(v.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')))
 }
 
 pub fn storage_key(state: &State) -> String {
@@ -61,6 +73,14 @@ impl LoginTransaction {
             o.push_str(",\"dpop_key\":");
             json::write_str(&mut o, k);
         }
+        if let Some(m) = self.max_age {
+            o.push_str(",\"max_age\":");
+            json::write_u64(&mut o, m);
+        }
+        if let Some(a) = &self.acr_values {
+            o.push_str(",\"acr_values\":");
+            json::write_str(&mut o, a);
+        }
         o.push_str(",\"expires_at\":");
         json::write_u64(&mut o, self.expires_at);
         o.push('}');
@@ -81,6 +101,11 @@ impl LoginTransaction {
             return_to: v.str_member("return_to").map(String::from),
             expires_at: expires_at as u64,
             dpop_key: v.str_member("dpop_key").map(String::from),
+            max_age: match v.get("max_age") {
+                None => None,
+                Some(m) => Some(m.as_f64().filter(|n| *n >= 0.0 && *n <= 1e10 && (*n as u64) as f64 == *n).ok_or_else(unknown)? as u64),
+            },
+            acr_values: v.str_member("acr_values").map(String::from),
         })
     }
 
@@ -102,6 +127,8 @@ mod tests {
             return_to: Some("/orders?id=1".into()),
             expires_at: 1_700_000_600,
             dpop_key: Some("k-1".into()),
+            max_age: Some(300),
+            acr_values: Some("urn:a urn:b".into()),
         }
     }
 
@@ -113,7 +140,18 @@ mod tests {
         assert_eq!(back.return_to.as_deref(), Some("/orders?id=1"));
         assert_eq!(back.expires_at, 1_700_000_600);
         assert_eq!(back.dpop_key.as_deref(), Some("k-1"));
+        assert_eq!(back.max_age, Some(300));
+        assert_eq!(back.acr_values.as_deref(), Some("urn:a urn:b"));
         assert_eq!(storage_key(&back.state), "oidc-wasm.tx.s\"1");
+    }
+
+    #[test]
+    fn max_age_is_a_whole_number_of_seconds() {
+        assert_eq!(parse_max_age("0"), Some(0));
+        assert_eq!(parse_max_age("3600"), Some(3600));
+        for bad in ["", "-1", "1.5", " 1", "1e3", "12345678901", "0x10"] {
+            assert_eq!(parse_max_age(bad), None, "{bad}");
+        }
     }
 
     #[test]

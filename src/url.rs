@@ -151,6 +151,80 @@ pub fn origin_of(url: &str) -> Option<String> {
     Some(o)
 }
 
+/// An origin written in configuration (`apiOrigins`), normalised the way the browser serialises origins
+/// (WHATWG URL): scheme and host lower-cased, the default port dropped (`https://a.example:443` →
+/// `https://a.example`), a trailing `/` allowed. `None` for what could never equal a request's origin: a
+/// path, query or fragment, user info, a non-ASCII host (the browser uses its punycode form, `xn--…`), a
+/// port out of range, a numeric host that is not a plain dotted IPv4 address.
+pub fn normalize_origin(entry: &str) -> Option<String> {
+    let colon = entry.bytes().position(|b| b == b':')?;
+    let scheme = entry.get(..colon)?.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => "443",
+        "http" => "80",
+        _ => return None,
+    };
+    let rest = entry.get(colon + 1..)?.strip_prefix("//")?;
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.is_empty() || !authority.is_ascii() || authority.bytes().any(|b| matches!(b, b'/' | b'?' | b'#' | b'@' | b'\\' | b'%') || b <= b' ') {
+        return None;
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (h, after) = v6.split_once(']')?;
+            if h.is_empty() || !h.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
+                return None;
+            }
+            let port = match after.strip_prefix(':') {
+                Some(p) => Some(p),
+                None if after.is_empty() => None,
+                None => return None,
+            };
+            (authority.get(..h.len() + 2)?, port)
+        }
+        None => match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() || (!host.starts_with('[') && !host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))) {
+        return None;
+    }
+    let host = host.to_ascii_lowercase();
+    // WHATWG reads a host whose last label is a number as an IPv4 address (and rewrites forms like
+    // `0x7f.1`): only the plain dotted form is taken as written.
+    let last = host.trim_end_matches('.').rsplit('.').next().unwrap_or("");
+    if !host.starts_with('[') && (last.bytes().all(|b| b.is_ascii_digit()) || last.starts_with("0x")) {
+        let parts: Vec<&str> = host.split('.').collect();
+        let plain = parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) && (p.len() == 1 || !p.starts_with('0')) && p.parse::<u16>().is_ok_and(|n| n <= 255));
+        if !plain {
+            return None;
+        }
+    }
+    let mut o = scheme;
+    o.push_str("://");
+    o.push_str(&host);
+    match port {
+        None | Some("") => {}
+        Some(p) => {
+            if p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let n = p.parse::<u32>().ok()?;
+            if n > 65535 {
+                return None;
+            }
+            let canonical = p.trim_start_matches('0');
+            let canonical = if canonical.is_empty() { "0" } else { canonical };
+            if canonical != default_port {
+                o.push(':');
+                o.push_str(canonical);
+            }
+        }
+    }
+    Some(o)
+}
+
 /// True for URLs this SDK will talk to: `https:`, or `http:` on a loopback host (local development,
 /// RFC 8252 §8.3 spirit). Everything the provider names (endpoints, jwks_uri) must pass this.
 pub fn is_secure_or_loopback(url: &str) -> bool {
@@ -215,6 +289,44 @@ mod tests {
     fn keeps_an_existing_endpoint_query() {
         assert_eq!(with_query("https://op/authorize?tenant=x", "a=1"), "https://op/authorize?tenant=x&a=1");
         assert_eq!(with_query("https://op/authorize", "a=1"), "https://op/authorize?a=1");
+    }
+
+    #[test]
+    fn configured_origins_are_normalised_as_the_browser_serialises_them() {
+        for (entry, want) in [
+            ("https://api.example", "https://api.example"),
+            ("https://API.Example/", "https://api.example"),
+            ("HTTPS://api.example:443", "https://api.example"),
+            ("http://api.example:80/", "http://api.example"),
+            ("https://api.example:8443", "https://api.example:8443"),
+            ("https://api.example:08443", "https://api.example:8443"),
+            ("https://api.example:", "https://api.example"),
+            ("http://127.0.0.1:4000", "http://127.0.0.1:4000"),
+            ("http://[::1]:3000", "http://[::1]:3000"),
+            ("https://xn--bcher-kva.example", "https://xn--bcher-kva.example"),
+        ] {
+            assert_eq!(normalize_origin(entry).as_deref(), Some(want), "{entry}");
+        }
+        for bad in [
+            "https://bücher.example",
+            "https://api.example/v1",
+            "https://api.example?x",
+            "https://api.example#x",
+            "https://user@api.example",
+            "https://api.example:65536",
+            "https://api.example:x",
+            "ftp://api.example",
+            "api.example",
+            "https://",
+            "https://0x7f.1",
+            "https://127.1",
+            "https://1.2.3.04",
+            "https://api example",
+            "https://api.example%2F",
+            "https://[::1",
+        ] {
+            assert_eq!(normalize_origin(bad), None, "{bad}");
+        }
     }
 
     #[test]

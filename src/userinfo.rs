@@ -37,14 +37,14 @@ impl<H: Host> Client<H> {
             return fail(InvalidConfig, "the provider has no userinfo_endpoint");
         };
         self.ensure_fresh().await?;
-        let (token, sub) = match self.session.get_ref().as_ref() {
-            Some(s) => (s.tokens.access_token.clone(), s.sub().unwrap_or("").to_string()),
+        let (token, sub, key) = match self.session.get_ref().as_ref() {
+            Some(s) => (s.tokens.access_token.clone(), s.sub().unwrap_or("").to_string(), s.dpop_key.clone()),
             None => return fail(NotSignedIn, "no user is signed in"),
         };
         let auth = bearer::authorization_header(&token, self.config.dpop);
         let mut retried = false;
         loop {
-            let proof = self.dpop_proof("GET", &endpoint, Some(&token)).await?;
+            let proof = self.dpop_proof(key.as_deref(), "GET", &endpoint, Some(&token)).await?;
             let res = self.host.get(&endpoint, Some(&auth), proof.as_deref()).await?;
             // RFC 9449 §9: a 401 with a new DPoP-Nonce asks for a proof with that nonce: one retry.
             let new_nonce = res.dpop_nonce.as_deref().is_some_and(|n| self.remember_dpop_nonce(&endpoint, n));

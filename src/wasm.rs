@@ -58,13 +58,13 @@ extern "C" {
     #[wasm_bindgen(method, js_name = storageKeys)]
     fn storage_keys(this: &JsHost, prefix: &str) -> Array;
     #[wasm_bindgen(method, js_name = replaceUrl)]
-    fn replace_url(this: &JsHost, url: &str);
+    fn replace_url(this: &JsHost, url: &str) -> bool;
     #[wasm_bindgen(method)]
     fn lock(this: &JsHost, name: &str) -> Promise;
     #[wasm_bindgen(method, js_name = sharedGeneration)]
-    fn shared_generation(this: &JsHost, name: &str) -> f64;
+    fn shared_generation(this: &JsHost, name: &str, ended: bool) -> f64;
     #[wasm_bindgen(method, js_name = setSharedGeneration)]
-    fn set_shared_generation(this: &JsHost, name: &str, generation: f64);
+    fn set_shared_generation(this: &JsHost, name: &str, generation: f64, ended: bool);
     #[wasm_bindgen(method)]
     fn prefetch(this: &JsHost, url: &str);
     #[wasm_bindgen(method)]
@@ -72,7 +72,7 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn sleep(this: &JsHost, ms: u32) -> Promise;
     #[wasm_bindgen(method, js_name = dpopPublicJwk)]
-    fn dpop_public_jwk(this: &JsHost, name: &str) -> Promise;
+    fn dpop_public_jwk(this: &JsHost, name: &str, create: bool) -> Promise;
     #[wasm_bindgen(method, js_name = dpopSign)]
     fn dpop_sign(this: &JsHost, name: &str, data: &[u8]) -> Promise;
     #[wasm_bindgen(method, js_name = dpopForget)]
@@ -84,7 +84,7 @@ extern "C" {
     #[wasm_bindgen(method, js_name = unsealClear)]
     fn unseal_clear(this: &JsHost, name: &str) -> Promise;
     #[wasm_bindgen(method, js_name = trace)]
-    fn trace_step(this: &JsHost, step: &str);
+    fn trace_step(this: &JsHost, step: &str) -> bool;
     #[wasm_bindgen(method, js_name = copyBytes)]
     fn copy_bytes(this: &JsHost, from: &JsValue, to: &mut [u8]);
 
@@ -98,11 +98,27 @@ extern "C" {
     fn dpop_nonce(this: &HttpResult) -> Option<String>;
 }
 
+/// One request through `js/host.ts`. The host rejects with `'timeout'`, `'too_large'` or `'network'`, and
+/// answers status 0 for a redirect it did not follow; each becomes an error that names the URL.
 async fn http(host: &JsHost, method: &str, url: &str, body: Option<String>, auth: Option<&str>, dpop: Option<&str>) -> Result<HttpResponse> {
-    let r = JsFuture::from(host.http(method, url, body, auth.map(String::from), dpop.map(String::from)))
-        .await
-        .map_err(|_| OidcError::new(ErrorCode::NetworkError, "the request failed before a response arrived"))?;
+    let r = match JsFuture::from(host.http(method, url, body, auth.map(String::from), dpop.map(String::from))).await {
+        Ok(r) => r,
+        Err(reason) => {
+            let e = match reason.as_string().as_deref() {
+                Some("timeout") => OidcError::new(ErrorCode::NetworkError, "no answer within 30 s: the server is slow or unreachable"),
+                Some("too_large") => OidcError::new(ErrorCode::HttpError, "the response is larger than 1 MiB"),
+                _ => OidcError::new(
+                    ErrorCode::NetworkError,
+                    "the request failed before a response arrived: the server is down or unreachable, its CORS does not allow this origin, http was called from an https page (mixed content), or the page's CSP connect-src does not list it",
+                ),
+            };
+            return Err(e.with_context(url));
+        }
+    };
     let r: HttpResult = r.unchecked_into();
+    if r.status() == 0 {
+        return Err(OidcError::new(ErrorCode::RedirectRefused, "the server answered with a redirect, which a request carrying a token does not follow").with_context(url));
+    }
     Ok(HttpResponse { status: r.status(), body: r.body(), dpop_nonce: r.dpop_nonce() })
 }
 
@@ -161,7 +177,7 @@ impl Host for JsHost {
     fn storage_keys(&self, prefix: &str) -> Vec<String> {
         JsHost::storage_keys(self, prefix).iter().filter_map(|k| k.as_string()).collect()
     }
-    fn replace_url(&self, url: &str) {
+    fn replace_url(&self, url: &str) -> bool {
         JsHost::replace_url(self, url)
     }
     /// The release function `navigator.locks.request` handed out.
@@ -174,17 +190,20 @@ impl Host for JsHost {
             let _ = release.call0(&JsValue::UNDEFINED);
         }
     }
-    fn shared_generation(&self, name: &str) -> u64 {
-        let v = JsHost::shared_generation(self, name);
+    fn shared_generation(&self, name: &str) -> (u64, u64) {
         // NaN and negatives (a tampered entry) count as 0; `as` saturates the rest.
-        if v >= 0.0 {
-            v as u64
-        } else {
-            0
-        }
+        let read = |ended| {
+            let v = JsHost::shared_generation(self, name, ended);
+            if v >= 0.0 {
+                v as u64
+            } else {
+                0
+            }
+        };
+        (read(false), read(true))
     }
-    fn set_shared_generation(&self, name: &str, generation: u64) {
-        JsHost::set_shared_generation(self, name, generation as f64)
+    fn set_shared_generation(&self, name: &str, generation: u64, ended: bool) {
+        JsHost::set_shared_generation(self, name, generation as f64, ended)
     }
     fn broadcast(&self, message: &str) {
         JsHost::broadcast(self, message)
@@ -192,8 +211,8 @@ impl Host for JsHost {
     async fn sleep(&self, ms: u32) {
         let _ = JsFuture::from(JsHost::sleep(self, ms)).await;
     }
-    async fn dpop_public_jwk(&self, name: &str) -> Result<String> {
-        JsFuture::from(JsHost::dpop_public_jwk(self, name)).await.map_err(crypto_error)?.as_string().ok_or_else(|| crypto_error(JsValue::NULL))
+    async fn dpop_public_jwk(&self, name: &str, create: bool) -> Result<String> {
+        JsFuture::from(JsHost::dpop_public_jwk(self, name, create)).await.map_err(crypto_error)?.as_string().ok_or_else(|| crypto_error(JsValue::NULL))
     }
     async fn dpop_sign(&self, name: &str, data: &[u8]) -> Result<Vec<u8>> {
         let v = JsFuture::from(JsHost::dpop_sign(self, name, data)).await.map_err(crypto_error)?;
@@ -211,7 +230,7 @@ impl Host for JsHost {
     async fn unseal_clear(&self, name: &str) {
         let _ = JsFuture::from(JsHost::unseal_clear(self, name)).await;
     }
-    fn trace(&self, step: &str) {
+    fn trace(&self, step: &str) -> bool {
         self.trace_step(step)
     }
 }
@@ -223,17 +242,16 @@ fn promise(f: impl core::future::Future<Output = core::result::Result<JsValue, J
     future_to_promise(boxed)
 }
 
-/// Errors cross as `[code, message, oauthError?, oauthDescription?]`; `js/errors.ts` makes an `OidcError`.
+/// Errors cross as `[code, message, oauthError, oauthDescription, context]` (absent ones undefined);
+/// `js/errors.ts` makes an `OidcError`.
 fn to_js(e: OidcError) -> JsValue {
+    let opt = |v: Option<String>| v.map_or(JsValue::UNDEFINED, |s| JsValue::from_str(&s));
     let a = Array::new();
     a.push(&JsValue::from_str(e.code.as_str()));
     a.push(&JsValue::from_str(e.detail));
-    if let Some(x) = e.oauth_error {
-        a.push(&JsValue::from_str(&x));
-        if let Some(d) = e.oauth_description {
-            a.push(&JsValue::from_str(&d));
-        }
-    }
+    a.push(&opt(e.oauth_error));
+    a.push(&opt(e.oauth_description));
+    a.push(&opt(e.context));
     a.into()
 }
 
@@ -278,6 +296,10 @@ impl Core {
             if let Some(rt) = r.return_to {
                 out.push_str(",\"returnTo\":");
                 json::write_str(&mut out, &rt);
+            }
+            if let Some(acr) = r.acr {
+                out.push_str(",\"acr\":");
+                json::write_str(&mut out, &acr);
             }
             out.push('}');
             Ok(JsValue::from_str(&out))
@@ -415,6 +437,16 @@ impl Core {
         self.inner.ask_other_tabs()
     }
 
+    /// This tab's BroadcastChannel is open (see `Client::listening`).
+    pub fn listening(&self) {
+        self.inner.listening()
+    }
+
+    /// A new tab's hand-off wait is over (see `Client::joined`).
+    pub fn joined(&self) {
+        self.inner.joined()
+    }
+
     /// Resolves to the UserInfo claims as JSON text (their `sub` checked against the ID token's).
     #[wasm_bindgen(js_name = userInfo)]
     pub fn user_info(&self) -> Promise {
@@ -422,7 +454,8 @@ impl Core {
         promise(async move { c.userinfo().await.map(|t| JsValue::from_str(&t)).map_err(to_js) })
     }
 
-    /// Ends the session everywhere; resolves to the end-session URL to navigate to, or undefined.
+    /// Ends the session everywhere; resolves to the URL to navigate to (the end-session endpoint, else the
+    /// checked `returnTo`), or undefined.
     pub fn logout(&self, post_logout_redirect_uri: Option<String>) -> Promise {
         let c = self.inner.clone();
         promise(async move {

@@ -22,9 +22,11 @@ fuzz_target!(|data: &[u8]| {
             _ => panic!("a session message did not survive a round trip"),
         }
     }
-    if let Some(s) = Session::from_sealed_json(text) {
-        let sealed = s.to_sealed_json().expect("a restored session has a refresh token");
-        assert!(Session::from_sealed_json(&sealed).is_some());
+    if let Some((s, generation)) = Session::from_sealed_json(text) {
+        let sealed = s.to_sealed_json(generation).expect("a restored session has a refresh token");
+        let (back, g2) = Session::from_sealed_json(&sealed).expect("a sealed session reads back");
+        assert_eq!(g2, generation);
+        assert_eq!(back.claims_text, s.claims_text, "the verified claims text survives the seal byte for byte");
     }
     let _ = userinfo::process_userinfo_response(200, text, "alice");
     let _ = bearer::is_invalid_token_challenge(text);
