@@ -5,6 +5,7 @@
 
 import { createClient, OidcError, type OidcClient, type OidcConfig } from './index.js';
 import type { CallbackResult } from './index.js';
+import { isCallbackUrl } from './callback-url.js';
 
 export interface Boot {
   client: Promise<OidcClient>;
@@ -22,14 +23,7 @@ export function configKey(config: OidcConfig): string {
 }
 
 function isCallbackPage(config: OidcConfig): boolean {
-  let path: string;
-  try {
-    path = new URL(config.redirectUri).pathname;
-  } catch {
-    return false; // createClient reports the bad redirectUri as invalid_config
-  }
-  const params = new URLSearchParams(location.search);
-  return location.pathname === path && (params.has('code') || params.has('error'));
+  return isCallbackUrl(config.redirectUri, location.href);
 }
 
 export function asOidcError(e: unknown): OidcError {

@@ -9,7 +9,8 @@ export type OidcErrorCode =
   | 'signature_invalid' | 'crypto_unavailable' | 'claim_iss' | 'claim_aud' | 'claim_azp' | 'claim_exp'
   | 'claim_iat' | 'claim_nbf' | 'claim_nonce' | 'claim_sub' | 'at_hash_mismatch' | 'refresh_id_token_mismatch'
   | 'userinfo_sub_mismatch' | 'not_signed_in' | 'storage_unavailable' | 'session_ended'
-  | 'request_not_replayable' | 'internal_error';
+  | 'request_not_replayable' | 'browser_error' | 'redirect_refused' | 'claim_auth_time' | 'claim_acr'
+  | 'internal_error';
 
 export class OidcError extends Error {
   /** Stable machine-readable code. */
@@ -19,18 +20,25 @@ export class OidcError extends Error {
   /** The provider's `error_description`, if it sent one. Text from the provider: display, don't trust. */
   readonly errorDescription?: string;
 
-  constructor(code: OidcErrorCode, message: string, error?: string, errorDescription?: string) {
-    super(error ? `${message} (${error}${errorDescription ? `: ${errorDescription}` : ''})` : message);
+  /** What the error is about, when that helps to find it: the URL of a failed request, a configuration
+   * entry. Never a token. Also in the message. */
+  readonly context?: string;
+
+  constructor(code: OidcErrorCode, message: string, error?: string, errorDescription?: string, context?: string) {
+    const about = context !== undefined ? ` [${context}]` : '';
+    super(error ? `${message}${about} (${error}${errorDescription ? `: ${errorDescription}` : ''})` : `${message}${about}`);
     this.name = 'OidcError';
     this.code = code;
     if (error !== undefined) this.error = error;
     if (errorDescription !== undefined) this.errorDescription = errorDescription;
+    if (context !== undefined) this.context = context;
   }
 }
 
-/** The Rust core rejects with `[code, message, error?, description?]`; anything else is a bug or a trap. */
+/** The Rust core rejects with `[code, message, error, description, context]` (absent ones undefined);
+ * anything else is a bug or a trap. */
 export function toOidcError(e: unknown): OidcError {
   if (e instanceof OidcError) return e;
-  if (Array.isArray(e) && typeof e[0] === 'string') return new OidcError(e[0] as OidcErrorCode, e[1], e[2], e[3]);
+  if (Array.isArray(e) && typeof e[0] === 'string') return new OidcError(e[0] as OidcErrorCode, e[1], e[2], e[3], e[4]);
   return new OidcError('internal_error', e instanceof Error ? e.message : String(e));
 }

@@ -17,11 +17,36 @@ const STORES = ['keys', 'sealed'];
 // app's Web Lock. localStorage because it is synchronous: no IndexedDB open on the login path.
 const GENERATION = 'oidc-wasm.generation.';
 
+/** The largest response body the core is given (bytes): a hostile endpoint cannot fill the wasm's memory. */
+export const MAX_BODY_BYTES = 1 << 20;
+/** A request without an answer after this long is given up (ms): a hung endpoint cannot hold the tabs' lock. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Reads a body as text for the core, refusing (`'too_large'`) one over `MAX_BODY_BYTES`: unread when its
+ * Content-Length says so, else once read (before any of it is copied into the wasm's memory). */
+async function readCapped(res: Response): Promise<string> {
+  if (Number(res.headers.get('content-length')) > MAX_BODY_BYTES) {
+    res.body?.cancel().catch(() => {});
+    throw 'too_large';
+  }
+  const text = await res.text();
+  if (text.length > MAX_BODY_BYTES) throw 'too_large';
+  return text;
+}
+
+/** A signal that aborts after `ms` (where the browser has AbortSignal.timeout). */
+export function timeoutSignal(ms: number): AbortSignal | undefined {
+  return typeof AbortSignal !== 'undefined' && 'timeout' in AbortSignal ? AbortSignal.timeout(ms) : undefined;
+}
+
+// The core's requests. A failure rejects with 'timeout', 'too_large' or 'network' (the core words the error).
+// Status 0 means a redirect that was not followed.
 function send(method: string, url: string, body?: string, authorization?: string, dpop?: string): Promise<HttpResult> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
   if (authorization !== undefined) headers.authorization = authorization;
   if (dpop !== undefined) headers.dpop = dpop;
+  const signal = timeoutSignal(REQUEST_TIMEOUT_MS);
   return fetch(url, {
     method,
     body,
@@ -29,9 +54,16 @@ function send(method: string, url: string, body?: string, authorization?: string
     credentials: 'omit', // the OP's cookies have no business on back-channel calls
     cache: 'no-store',
     referrerPolicy: 'no-referrer',
-    // A token request must not be redirected elsewhere with the code in its body.
-    redirect: method === 'POST' ? 'error' : 'follow',
-  }).then(async (res) => ({ status: res.status, body: await res.text(), dpopNonce: res.headers.get('dpop-nonce') ?? undefined }));
+    // A token request must not be redirected elsewhere with the code in its body; a request carrying a token
+    // (UserInfo) is never redirected with it (the browser keeps a DPoP header across origins).
+    redirect: method === 'POST' ? 'error' : authorization !== undefined || dpop !== undefined ? 'manual' : 'follow',
+    signal,
+  }).then(
+    async (res) => res.type === 'opaqueredirect'
+      ? { status: 0, body: '' }
+      : { status: res.status, body: await readCapped(res), dpopNonce: res.headers.get('dpop-nonce') ?? undefined },
+    () => Promise.reject(signal?.aborted ? 'timeout' : 'network'),
+  );
 }
 let db: Promise<IDBDatabase | undefined> | undefined;
 function openDb(): Promise<IDBDatabase | undefined> {
@@ -100,8 +132,14 @@ export function browserHost() {
     channel: undefined as BroadcastChannel | undefined,
     /** Set by the wrapper when the app passed `trace`: receives each step as JSON text. */
     onTrace: undefined as ((step: string) => void) | undefined,
-    trace(step: string): void {
-      this.onTrace?.(step);
+    /** `false` when the app's trace function threw (the core fails the call cleanly). */
+    trace(step: string): boolean {
+      try {
+        this.onTrace?.(step);
+        return true;
+      } catch {
+        return false;
+      }
     },
 
     now: (): number => Date.now() / 1000,
@@ -119,12 +157,16 @@ export function browserHost() {
     },
 
     http(method: string, url: string, body?: string, authorization?: string, dpop?: string): Promise<HttpResult> {
-      const ahead = method === 'GET' && authorization === undefined && dpop === undefined ? this.prefetched.get(url) : undefined;
-      if (ahead) {
-        this.prefetched.delete(url);
-        return ahead;
+      try {
+        const ahead = method === 'GET' && authorization === undefined && dpop === undefined ? this.prefetched.get(url) : undefined;
+        if (ahead) {
+          this.prefetched.delete(url);
+          return ahead;
+        }
+        return send(method, url, body, authorization, dpop);
+      } catch {
+        return Promise.reject('network');
       }
-      return send(method, url, body, authorization, dpop);
     },
 
     async digest(hash: string, data: Uint8Array): Promise<Uint8Array> {
@@ -146,11 +188,15 @@ export function browserHost() {
       return this.keys.push(entry) - 1;
     },
     verify(handle: number, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
-      // Copy out of wasm memory now: the views are only valid during this call.
-      const input = data.slice();
-      const sig = signature.slice();
-      const { alg, key, ready } = this.keys[handle];
-      return ready ? crypto.subtle.verify(alg, ready, sig, input) : key.then((k) => crypto.subtle.verify(alg, k, sig, input));
+      try {
+        // Copy out of wasm memory now: the views are only valid during this call.
+        const input = data.slice();
+        const sig = signature.slice();
+        const { alg, key, ready } = this.keys[handle];
+        return ready ? crypto.subtle.verify(alg, ready, sig, input) : key.then((k) => crypto.subtle.verify(alg, k, sig, input));
+      } catch (e) {
+        return Promise.reject(e);
+      }
     },
 
     storageGet: (key: string): string | null => {
@@ -168,43 +214,60 @@ export function browserHost() {
 
     /** Copies `from` into `to` (a view of wasm memory of the same length). */
     copyBytes: (from: Uint8Array, to: Uint8Array): void => {
-      to.set(from);
+      try { to.set(from); } catch { /* lengths always match: the core sized `to` from `from` */ }
     },
 
-    replaceUrl: (url: string): void => {
-      history.replaceState(history.state, '', url);
+    /** `false` when the browser refused (Safari rate-limits replaceState; a sandboxed frame may forbid it). */
+    replaceUrl: (url: string): boolean => {
+      try {
+        history.replaceState(history.state, '', url);
+        return true;
+      } catch {
+        return false;
+      }
     },
 
     /** Resolves, once the exclusive lock is granted, to the function that releases it. */
     lock(name: string): Promise<() => void> {
       const locks = globalThis.navigator?.locks;
-      if (!locks) return Promise.resolve(() => {});
+      const none = () => {};
+      if (!locks) return Promise.resolve(none);
       return new Promise((granted) => {
-        locks.request(name, () => new Promise<void>((release) => granted(() => release())));
+        try {
+          // Refused (an opaque origin, a sandboxed frame): the tabs then coordinate by generation only.
+          locks.request(name, () => new Promise<void>((release) => granted(() => release()))).catch(() => granted(none));
+        } catch {
+          granted(none);
+        }
       });
     },
-    sharedGeneration(name: string): number {
+    /** The tabs' newest session generation, or (`ended`) that of the newest end of a session. */
+    sharedGeneration(name: string, ended: boolean): number {
       try {
-        return Number(localStorage.getItem(GENERATION + name)) || 0;
+        const [generation, end] = (localStorage.getItem(GENERATION + name) ?? '').split(' ');
+        return Number(ended ? end : generation) || 0;
       } catch {
         return 0; // storage blocked: tabs still coordinate by lock and BroadcastChannel
       }
     },
-    setSharedGeneration(name: string, generation: number): void {
+    setSharedGeneration(name: string, generation: number, ended: boolean): void {
       try {
-        localStorage.setItem(GENERATION + name, String(generation));
+        const end = ended ? generation : this.sharedGeneration(name, true);
+        localStorage.setItem(GENERATION + name, `${generation} ${end}`);
       } catch { /* as above */ }
     },
 
-    async dpopPublicJwk(name: string): Promise<string> {
-      const pair = await keyOnce<CryptoKeyPair>(name, () =>
-        crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']));
+    /** The public JWK of the key pair `name`; `create` (a new login) makes it when missing. A pair that is
+     * gone (its session ended) is never made again under the old name: that is an error. */
+    async dpopPublicJwk(name: string, create: boolean): Promise<string> {
+      const pair = await keyOnce<CryptoKeyPair>(name, () => create
+        ? crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])
+        : Promise.reject(new Error('the DPoP key pair is gone')));
       return JSON.stringify(await crypto.subtle.exportKey('jwk', pair.publicKey)); // the public half only
     },
     async dpopSign(name: string, data: Uint8Array): Promise<Uint8Array> {
       const input = data.slice();
-      const pair = await keyOnce<CryptoKeyPair>(name, () =>
-        crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']));
+      const pair = await keyOnce<CryptoKeyPair>(name, () => Promise.reject(new Error('the DPoP key pair is gone')));
       return new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, input));
     },
     async dpopForget(name: string): Promise<void> {
@@ -237,7 +300,9 @@ export function browserHost() {
       await idb('sealed', 'readwrite', (s) => s.delete(name));
     },
     broadcast(message: string): void {
-      this.channel?.postMessage(message);
+      try {
+        this.channel?.postMessage(message);
+      } catch { /* a closed channel (the page is going away): nobody to tell */ }
     },
     sleep: (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms)),
   };

@@ -5,6 +5,7 @@
 import init, { Core } from '../build/wasm/oidc_wasm.js';
 import { browserHost, prefetchEarly } from './host.js';
 import { OidcError, toOidcError } from './errors.js';
+import { isCallbackUrl } from './callback-url.js';
 
 export { OidcError };
 export type { OidcErrorCode } from './errors.js';
@@ -31,6 +32,9 @@ export interface OidcConfig {
   apiOrigins?: string[];
   /** Refresh this many seconds before the access token's `expires_in` runs out. Default 30. */
   refreshMarginSeconds?: number;
+  /** Refuse a login whose ID token's `acr` is not one of the `acr_values` it asked for (in `extraParams`),
+   * with `claim_acr`. Default false: the `acr` returned is reported in the callback result. */
+  requireAcr?: boolean;
   /** RFC 9449 DPoP: bind the tokens to a non-extractable ES256 key kept in IndexedDB, and prove
    * possession on every token request and API call. The provider and the API must support DPoP. */
   dpop?: boolean;
@@ -68,11 +72,15 @@ export interface User {
 export interface CallbackResult {
   user: User;
   returnTo?: string;
+  /** The `acr` the ID token reports, when the login asked for `acr_values`. */
+  acr?: string;
 }
 
 export interface LogoutOptions {
-  /** Where the provider sends the browser after logout (must be registered there). Default:
-   * `postLogoutRedirectUri` from the config. */
+  /** Where the browser goes after logout: a path on this origin (`/signed-out`) or a URL on this app's or
+   * `postLogoutRedirectUri`'s origin; anything else is refused with `invalid_config` (no open redirect).
+   * With an end-session endpoint the provider sends the browser there (it must be registered); without one
+   * the SDK navigates there itself. Default: `postLogoutRedirectUri` from the config. */
   returnTo?: string;
 }
 
@@ -114,7 +122,9 @@ export interface OidcClient {
    * `sub` is the ID token's. */
   getUserInfo(): Promise<Record<string, unknown>>;
   /** `fetch`, with `Authorization: Bearer <access token>` for URLs on `apiOrigins` only. Refreshes ahead of
-   * expiry; on a 401 `invalid_token` challenge refreshes once and retries once. */
+   * expiry; on a 401 `invalid_token` challenge refreshes once and retries once. A request carrying the token
+   * does not follow redirects (`redirect_refused`); a request that gets no answer rejects with
+   * `network_error` naming the URL. */
   fetchWithToken(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /** Refreshes the tokens now (one request however many callers; one tab at a time). */
   refresh(): Promise<void>;
@@ -140,6 +150,19 @@ function loadWasm(source: OidcConfig['wasm']): Promise<unknown> {
     throw e;
   });
   return loaded;
+}
+
+/** `fetch`, with a failure before any answer turned into an OidcError that names the URL and the usual
+ * causes. */
+async function fetchOrFail(request: Request): Promise<Response> {
+  try {
+    return await fetch(request);
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e; // the app's own signal: its error
+    throw new OidcError('network_error',
+      'the request failed before a response arrived: the server is down or unreachable, its CORS does not allow this origin, http was called from an https page (mixed content), or the page\'s CSP connect-src does not list it',
+      undefined, undefined, request.url);
+  }
 }
 
 async function call<T>(p: Promise<T>): Promise<T> {
@@ -181,6 +204,9 @@ const HANDOFF_WAIT_MS = 500;
  * takes over the session of an open tab of the same app, if there is one. */
 export async function createClient(config: OidcConfig): Promise<OidcClient> {
   const { wasm, trace, ...settings } = config;
+  if (!globalThis.crypto?.subtle) {
+    throw new OidcError('crypto_unavailable', 'WebCrypto (crypto.subtle) is not available: serve the page over https, or from localhost / 127.0.0.1 in development');
+  }
   const host = browserHost();
   const discovery = discoveryUrlHint(settings.issuer);
   if (discovery) host.prefetch(discovery); // in parallel with fetching and compiling the wasm
@@ -251,6 +277,7 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
         case 'ended': emit('sessionEnded'); emit('userChanged', null); break;
       }
     };
+    core.listening();
   }
   // Each live tab holds a shared "present" lock; a new tab asks for the session only if one exists.
   if (locks && host.channel) {
@@ -265,10 +292,10 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
       handedOver = undefined;
     }
   }
-  // A sealed session survives the reload: unseal it and refresh (not on the redirect page, where a new
-  // login is being completed).
-  const onRedirectPage = location.origin + location.pathname === new URL(config.redirectUri, location.href).href.split(/[?#]/)[0];
-  if (config.persistSession === 'sealed' && !core.isAuthenticated() && !onRedirectPage) {
+  core.joined();
+  // A sealed session survives the reload: unseal it and refresh — not on a callback page, where a new login
+  // is being completed (a redirect URI that is the app's main page is one only with a response in its URL).
+  if (config.persistSession === 'sealed' && !core.isAuthenticated() && !isCallbackUrl(config.redirectUri, location.href)) {
     // The events wait one task, so that handlers the app registers right after `await createClient()`
     // hear them.
     try {
@@ -305,22 +332,29 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
       const headers: [string, string?] | undefined = ready === null
         ? await track(core.authorization(request.url, request.method))
         : ready === undefined ? undefined : [ready];
-      if (headers === undefined) return fetch(request);
+      if (headers === undefined) return fetchOrFail(request);
+      // A request carrying the token never follows a redirect: the browser drops Authorization on a redirect
+      // to another origin only in recent versions, and keeps a DPoP header always. ('error' stays 'error'.)
+      const first = new Request(request, { redirect: request.redirect === 'error' ? 'error' : 'manual' });
       // A streamed body can be sent once only; anything else is kept for one retry.
       const streamed = typeof ReadableStream !== 'undefined' && init?.body instanceof ReadableStream;
       // A request without a body can be sent again as it is; one with a body is cloned for the retry.
-      const spare = streamed ? undefined : request.body === null ? request : request.clone();
+      const spare = streamed ? undefined : first.body === null ? first : first.clone();
       const send = async (r: Request, [authorization, proof]: [string, string?]) => {
         r.headers.set('authorization', authorization);
         if (proof !== undefined) r.headers.set('dpop', proof);
-        const res = await fetch(r);
+        const res = await fetchOrFail(r);
+        if (res.type === 'opaqueredirect') {
+          throw new OidcError('redirect_refused',
+            'the API answered with a redirect, which a request carrying the access token does not follow (it could take the token to another origin): call the final URL', undefined, undefined, r.url);
+        }
         const nonce = proof !== undefined ? res.headers.get('dpop-nonce') : null;
         if (nonce !== null && res.status !== 401) core.rememberDpopNonce(r.url, nonce); // RFC 9449 §9
         return res;
       };
-      const res = await send(request, headers);
+      const res = await send(first, headers);
       if (res.status !== 401) return res;
-      const retry: boolean = await track(core.afterUnauthorized(request.url, headers[0],
+      const retry: boolean = await track(core.afterUnauthorized(first.url, headers[0],
         res.headers.get('www-authenticate') ?? '', res.headers.get('dpop-nonce') ?? undefined));
       if (!retry) return res;
       if (!spare) {
@@ -328,7 +362,7 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
           'the API refused the access token and the request body was a stream that cannot be sent again; the tokens were refreshed, so send the request again');
       }
       const again: [string, string?] | undefined = await track(core.authorization(spare.url, spare.method));
-      return again === undefined ? fetch(spare) : send(spare, again);
+      return again === undefined ? fetchOrFail(spare) : send(spare, again);
     },
 
     async refresh() {
@@ -336,9 +370,9 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     },
 
     async logout(options: LogoutOptions = {}) {
+      // The core checks returnTo and says where to go: the end-session endpoint, or the checked returnTo.
       const url: string | undefined = await track(core.logout(options.returnTo ?? undefined));
       if (url !== undefined) location.assign(url);
-      else if (options.returnTo) location.assign(options.returnTo);
     },
 
     on(event, handler) {

@@ -243,6 +243,7 @@ function markSignInFailure(err) {
 // It runs inside an SDK call: it copies the step and keeps what must survive a redirect at once, and
 // draws later (a microtask), so the page never calls back into the SDK from within its call.
 function onTrace(step) {
+  if (testHooks && window.__traceThrows) throw new Error('the trace function failed (test hook)');
   try {
     if (!step || typeof step !== 'object' || typeof step.step !== 'string') return;
     const copy = JSON.parse(JSON.stringify(step));
@@ -700,7 +701,11 @@ async function main() {
   $('api-origin').textContent = apiUrl ? new URL(apiUrl).host : 'not configured';
   if (apiUrl) $('api-url').textContent = `GET ${apiUrl}/me`;
 
-  const onCallback = location.pathname === '/callback';
+  // The redirect URI is /callback (tests may set another path, `/` among them); a page there is the callback
+  // only when it carries an authorization response.
+  const redirectPath = typeof config.redirectPath === 'string' ? config.redirectPath : '/callback';
+  const query = new URLSearchParams(location.search);
+  const onCallback = location.pathname === redirectPath && (query.has('code') || query.has('error'));
   // Steps kept across a redirect: step 1 before the provider's login, step 8 before its logout page.
   const storedAuthz = takeStored(STORED_AUTHZ);
   const storedLogout = takeStored(STORED_LOGOUT);
@@ -710,7 +715,7 @@ async function main() {
   const options = {
     issuer: config.issuer,
     clientId,
-    redirectUri: `${location.origin}/callback`,
+    redirectUri: `${location.origin}${redirectPath}`,
     postLogoutRedirectUri: `${location.origin}/`,
     scope: config.scope || 'openid profile email',
     clockToleranceSeconds: 30,

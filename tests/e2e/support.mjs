@@ -16,7 +16,7 @@ import { launchChromium } from '../support/chromium.mjs';
 import { startApp } from '../../examples/server.mjs';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const APP_ROOT = process.env.E2E_APP_ROOT ? resolve(process.env.E2E_APP_ROOT) : REPO;
+export const APP_ROOT = process.env.E2E_APP_ROOT ? resolve(process.env.E2E_APP_ROOT) : REPO;
 const ARTIFACTS = join(REPO, 'tests', 'e2e', 'artifacts');
 
 /**
