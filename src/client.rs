@@ -350,7 +350,10 @@ impl<H: Host> Client<H> {
         let mut retried = false;
         loop {
             let proof = self.dpop_proof(dpop_key, "POST", &meta.token_endpoint, None).await?;
-            let res = self.host.post_form(&meta.token_endpoint, body, proof.as_deref()).await?;
+            let res = self.host.post_form(&meta.token_endpoint, body, proof.as_deref()).await.map_err(|e| match e.detail {
+                crate::host::RESPONSE_TOO_LARGE => OidcError { code: TokenResponseInvalid, ..e },
+                _ => e,
+            })?;
             let new_nonce = res.dpop_nonce.as_deref().is_some_and(|n| self.remember_dpop_nonce(&meta.token_endpoint, n));
             let asks_nonce = || crate::token::process_token_response(res.status, &res.body, self.config.dpop).err().is_some_and(|e| e.oauth_error.as_deref() == Some("use_dpop_nonce"));
             if !retried && new_nonce && asks_nonce() {

@@ -10,6 +10,10 @@ use crate::prelude::*;
 use crate::alg::WebCryptoParams;
 use crate::error::Result;
 
+/// The detail of the error for a response body over the host's cap (1 MiB, `js/host.ts`), refused before it
+/// reaches the core. A token endpoint's answer that big is a `token_response_invalid`.
+pub const RESPONSE_TOO_LARGE: &str = "the response is larger than 1 MiB";
+
 pub struct HttpResponse {
     pub status: u16,
     pub body: String,

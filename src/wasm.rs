@@ -106,7 +106,7 @@ async fn http(host: &JsHost, method: &str, url: &str, body: Option<String>, auth
         Err(reason) => {
             let e = match reason.as_string().as_deref() {
                 Some("timeout") => OidcError::new(ErrorCode::NetworkError, "no answer within 30 s: the server is slow or unreachable"),
-                Some("too_large") => OidcError::new(ErrorCode::HttpError, "the response is larger than 1 MiB"),
+                Some("too_large") => OidcError::new(ErrorCode::HttpError, crate::host::RESPONSE_TOO_LARGE),
                 _ => OidcError::new(
                     ErrorCode::NetworkError,
                     "the request failed before a response arrived: the server is down or unreachable, its CORS does not allow this origin, http was called from an https page (mixed content), or the page's CSP connect-src does not list it",

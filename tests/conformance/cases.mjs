@@ -19,6 +19,7 @@
 //   op.tokenResponse(body, c, grant) edit the token response
 //   op.tokenHttp(c, grant)  replace the token endpoint's whole HTTP answer: { status, headers, body }
 //   op.userinfo(body, c)    edit the UserInfo response
+//   op.userinfoHttp(c)      replace the UserInfo endpoint's whole HTTP answer: { status, headers, body }
 //   op.api(c, at)           status of the protected resource for this access token (default 200)
 //   flow                    the steps the test page runs after handleCallback(): 'userinfo', 'refresh',
 //                           'api', 'wait:<ms>'
@@ -336,7 +337,8 @@ export const CASES = [
   {
     name: 'oversized-1mb', ref: '8725bis §3.15 (by analogy)', what: 'a validly signed ID token of about 1 MB',
     op: { idToken: bigClaim(1_000_000) },
-    // The SDK caps the whole token response at 256 KiB before it reaches the ID token's 64 KiB cap.
+    // The browser binding refuses a body over 1 MiB unread (by its Content-Length); the core caps the token
+    // response at 256 KiB before the ID token's 64 KiB cap.
     expect: R('jwt_malformed', 'callback', { codes: ['jwt_malformed', 'token_response_invalid'] }), checks: { maxRejectMs: 1000 },
   },
   { name: 'es256-der-signature', ref: 'RFC 7518 §3.4', what: 'a valid ES256 signature in DER instead of R‖S', op: { idToken: (t) => { es256(t); t.der = true; } }, expect: R('signature_invalid') },
@@ -410,6 +412,17 @@ export const CASES = [
   },
 
   // ---- UserInfo ---------------------------------------------------------------------------------------
+  {
+    name: 'userinfo-redirect', ref: 'RFC 9449 §7.1 (the DPoP header is not dropped on a redirect); RFC 6750 §5.3',
+    what: 'UserInfo answers 302 to the attacker: a request carrying the access token must not follow',
+    op: { userinfoHttp: (c) => ({ status: 302, headers: { Location: `${c.issuer}/attacker/userinfo` } }) }, flow: ['userinfo'],
+    expect: R('redirect_refused', 'userinfo'),
+  },
+  {
+    name: 'userinfo-oversized', ref: 'issue #11 (bodies capped before the wasm)', what: 'a 2 MB UserInfo response',
+    op: { userinfoHttp: () => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sub: 'alice', pad: 'x'.repeat(2_000_000) }) }) },
+    flow: ['userinfo'], expect: R('http_error', 'userinfo'),
+  },
   { name: 'userinfo-invalid-sub', ref: 'oidcc-client-test-userinfo-invalid-sub / rp-userinfo-bad-sub-claim; Core 5.3.2', what: 'UserInfo sub + "invalid"', op: { userinfo: (b) => { b.sub += 'invalid'; } }, flow: ['userinfo'], expect: R('userinfo_sub_mismatch', 'userinfo') },
 
   // ---- refresh ----------------------------------------------------------------------------------------

@@ -286,6 +286,11 @@ export async function startHostileOp({ appOrigin, port = 0 }) {
     if (!at || !s.accessTokens.has(at)) {
       return json(res, 401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
     }
+    const override = cs.op?.userinfoHttp?.(c);
+    if (override) {
+      res.writeHead(override.status, override.headers ?? {});
+      return res.end(override.body ?? '');
+    }
     const body = { sub: SUB, name: 'Alice Example', email: 'alice@example.test', email_verified: true };
     cs.op?.userinfo?.(body, c);
     return json(res, 200, body);

@@ -31,15 +31,17 @@ async function step(stepName, fn) {
   } catch (e) {
     const rejectedAt = performance.now();
     steps.push({ step: stepName, ok: false, ms: Math.round(rejectedAt - t0), ...describe(e) });
-    return { e, rejectedAt };
+    return { e, rejectedAt, startedAt: t0 };
   }
 }
 
-/** Milliseconds from the end of the last token response (Resource Timing) to `at`. */
-function sinceTokenResponse(tokenEndpoint, at) {
-  const entries = performance.getEntriesByType('resource').filter((r) => r.name === tokenEndpoint);
+/** Milliseconds from the end of the last token response (Resource Timing) to `at`. A response the SDK
+ * refused unread (its Content-Length over the 1 MiB cap) leaves no Resource Timing entry in Chromium: then
+ * from `since` (the start of the step, so an upper bound of the time after the response). */
+function sinceTokenResponse(tokenEndpoint, at, since) {
+  const entries = performance.getEntriesByType('resource').filter((r) => r.name === tokenEndpoint && r.responseEnd > 0);
   const last = entries.at(-1);
-  return last ? Math.round(at - last.responseEnd) : null;
+  return Math.round(at - (last ? last.responseEnd : since));
 }
 
 async function main() {
@@ -61,7 +63,7 @@ async function main() {
   });
   window.__urlParamsAfterCallback = [...new URLSearchParams(location.search).keys()];
   if (callback) {
-    rejection = { stage: 'callback', ...describe(callback.e), msAfterTokenResponse: sinceTokenResponse(cfg.tokenEndpoint, callback.rejectedAt) };
+    rejection = { stage: 'callback', ...describe(callback.e), msAfterTokenResponse: sinceTokenResponse(cfg.tokenEndpoint, callback.rejectedAt, callback.startedAt) };
   }
 
   for (const s of rejection ? [] : cfg.flow) {
