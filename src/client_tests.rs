@@ -1115,3 +1115,26 @@ fn logout_refuses_a_return_to_that_would_be_an_open_redirect() {
     }
     assert_eq!(block_on(c.logout(Some("/bye".into()))).ok(), Some(Some("https://app.example/bye".into())), "no end-session endpoint: back to the app");
 }
+
+#[test]
+fn a_refreshed_id_token_that_cannot_be_checked_for_lack_of_keys_keeps_the_session_on_the_new_tokens() {
+    // The JWKS cannot be fetched (503) right when a refreshed ID token needs it: the refresh token is spent,
+    // so the new tokens are kept, and the session's claims stay the verified ones (nothing unverified used).
+    let c = signed_in();
+    let before = c.user();
+    c.host.routes.borrow_mut().insert("https://op.example/jwks".into(), (503, String::new()));
+    *c.jwks.borrow_mut() = None; // a fresh page: no keys cached yet
+    // Signed by a key the client has never seen, so the keys must be fetched.
+    let claims = format!(r#"{{"iss":"{ISSUER}","aud":"spa","sub":"alice","exp":{},"iat":{}}}"#, NOW + 900.0, NOW);
+    let body = format!(r#"{{"access_token":"AT-2","token_type":"Bearer","expires_in":300,"refresh_token":"RT-2","id_token":"{}"}}"#, id_token("k9", &claims));
+    *c.host.token_response.borrow_mut() = (200, body);
+    assert!(block_on(c.refresh()).is_ok());
+    assert_eq!(access_token(&c), "AT-2");
+    assert_eq!(c.session.borrow().as_ref().unwrap().tokens.refresh_token.as_ref().unwrap().as_str(), "RT-2", "the new refresh token is the one kept");
+    assert_eq!(c.user(), before, "the verified claims, not the unverified new ones");
+    // A token that fails its checks still ends the session.
+    c.host.routes.borrow_mut().insert("https://op.example/jwks".into(), (200, jwks_json(&["k1"])));
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(3, "mallory"));
+    assert!(block_on(c.refresh()).is_err());
+    assert!(c.user().is_none());
+}

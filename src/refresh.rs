@@ -262,9 +262,17 @@ impl<H: Host> Client<H> {
         }
         // The refresh token has been spent: from here on a failure ends the session (and revokes the new
         // refresh token) rather than keep tokens that can no longer be renewed.
+        let mut unverified = false;
         let checked = match &tokens.id_token {
             Some(id_token) => match self.verify_id_token(&meta, id_token, None, &tokens.access_token).await {
                 Ok((c, t)) => check_refreshed_claims(&old_claims, &c).map(|_| (c, t)),
+                // The provider's keys could not be fetched (offline, a 5xx): the new ID token cannot be checked
+                // now, so nothing of it is used — the session keeps its verified claims and ID token — but the
+                // new access and refresh tokens are good: losing them would end a session over a hiccup.
+                Err(e) if matches!(e.code, NetworkError | HttpError) => {
+                    unverified = true;
+                    Ok((old_claims, old_claims_text))
+                }
                 Err(e) => Err(e),
             },
             None => Ok((old_claims, old_claims_text)),
@@ -301,7 +309,7 @@ impl<H: Host> Client<H> {
         if tokens.refresh_token.is_none() {
             tokens.refresh_token = Some(refresh_token);
         }
-        if tokens.id_token.is_none() {
+        if tokens.id_token.is_none() || unverified {
             tokens.id_token = old_id_token;
         }
         let expires_at = tokens.expires_in.map(|s| self.host.now() + s);

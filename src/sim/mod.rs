@@ -597,9 +597,10 @@ impl Sim {
     fn kill_page(&mut self, id: PageId) {
         let Some(i) = self.pages.iter().position(|p| p.id == id) else { return };
         let page = self.pages.remove(i);
-        // A logout cut short after its revocation reached the provider never told the other tabs: they hold
-        // a dead session until their next refresh ends it (the client cannot do better).
-        if page.tasks.iter().any(|t| t.what == "logout") {
+        // A call cut short after its revocation reached the provider (a logout, a refresh whose answer was
+        // refused) never told the other tabs: they hold a dead session until their next refresh ends it (the
+        // client cannot do better).
+        if !page.tasks.is_empty() {
             let mut w = self.w.borrow_mut();
             let revoked: Vec<usize> = w.revoked_by.iter().filter(|(p, _)| *p == id).map(|(_, g)| *g).collect();
             for g in revoked {
