@@ -6,7 +6,7 @@
 
 const TX_STORE = () => globalThis.sessionStorage;
 
-export interface HttpResult { status: number; body: string; dpopNonce?: string }
+export interface HttpResult { status: number; body: string; dpopNonce?: string; retryAfter?: string; date?: string }
 
 // IndexedDB database `oidc-wasm`, opened only with `dpop` or `persistSession: 'sealed'`; two stores,
 // neither holding a readable token (databases made by 0.1.0 also have an unused `generation` store):
@@ -61,7 +61,14 @@ function send(method: string, url: string, body?: string, authorization?: string
   }).then(
     async (res) => res.type === 'opaqueredirect'
       ? { status: 0, body: '' }
-      : { status: res.status, body: await readCapped(res), dpopNonce: res.headers.get('dpop-nonce') ?? undefined },
+      : {
+        status: res.status,
+        body: await readCapped(res),
+        dpopNonce: res.headers.get('dpop-nonce') ?? undefined,
+        // Readable cross-origin only when the provider exposes them (Access-Control-Expose-Headers).
+        retryAfter: res.headers.get('retry-after') ?? undefined,
+        date: res.headers.get('date') ?? undefined,
+      },
     () => Promise.reject(signal?.aborted ? 'timeout' : 'network'),
   );
 }

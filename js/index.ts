@@ -35,6 +35,19 @@ export interface OidcConfig {
   /** Refuse a login whose ID token's `acr` is not one of the `acr_values` it asked for (in `extraParams`),
    * with `claim_acr`. Default false: the `acr` returned is reported in the callback result. */
   requireAcr?: boolean;
+  /** Discovery members that add to or override the provider's document (checked as strictly as discovered
+   * ones; the issuer check stays exact). When it names `authorization_endpoint`, `token_endpoint` and
+   * `jwks_uri`, the discovery document is not fetched (a provider that serves it without CORS). */
+  metadata?: Record<string, unknown>;
+  /** The provider's own logout URL, used instead of an `end_session_endpoint`: Auth0's
+   * `https://TENANT/v2/logout?client_id={client_id}&returnTo={post_logout_redirect_uri}`, Cognito's
+   * `https://DOMAIN/logout?client_id={client_id}&logout_uri={post_logout_redirect_uri}`. Only the
+   * placeholders `{client_id}`, `{post_logout_redirect_uri}` and `{id_token_hint}` are filled. */
+  logoutUrl?: string;
+  /** Microsoft Entra ID multi-tenant apps (the `organizations` or `common` issuer): accept the discovery
+   * document's `{tenantid}` issuer template, and require each ID token's `iss` to be that template with its
+   * own `tid`, from `tenants` when given (`tenant_not_allowed`). Off by default: the issuer check is exact. */
+  multiTenant?: boolean | { tenants?: string[] };
   /** RFC 9449 DPoP: bind the tokens to a non-extractable ES256 key kept in IndexedDB, and prove
    * possession on every token request and API call. The provider and the API must support DPoP. */
   dpop?: boolean;
@@ -82,6 +95,9 @@ export interface LogoutOptions {
    * With an end-session endpoint the provider sends the browser there (it must be registered); without one
    * the SDK navigates there itself. Default: `postLogoutRedirectUri` from the config. */
   returnTo?: string;
+  /** Sign out of this app only: revoke the refresh token and clear every tab, without going to the
+   * provider (its session stays). Default false. */
+  local?: boolean;
 }
 
 export interface OidcEvents {
@@ -173,10 +189,12 @@ async function call<T>(p: Promise<T>): Promise<T> {
   }
 }
 
-/** The discovery URL the core will ask for (OIDC Discovery §4), when the issuer is one it accepts; only a
- * hint to start that request while the wasm compiles: the core still builds the URL and checks the answer. */
-function discoveryUrlHint(issuer: unknown): string | undefined {
+/** The discovery URL the core will ask for (OIDC Discovery §4), when the issuer is one it accepts and
+ * `metadata` does not name the endpoints (then the core asks for nothing); only a hint to start that
+ * request while the wasm compiles: the core still builds the URL and checks the answer. */
+function discoveryUrlHint(issuer: unknown, metadata?: Record<string, unknown>): string | undefined {
   if (typeof issuer !== 'string') return undefined;
+  if (metadata && ['authorization_endpoint', 'token_endpoint', 'jwks_uri'].every((m) => m in metadata)) return undefined;
   try {
     const u = new URL(issuer);
     const loopback = u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
@@ -191,8 +209,8 @@ function discoveryUrlHint(issuer: unknown): string | undefined {
  * when `issuer` is given — so that a later `createClient` finds them under way or done. Call it first thing
  * in the app's entry module, before the framework renders. Idempotent; never throws (a failure surfaces in
  * `createClient`, which tries again). */
-export function preload(options: { issuer?: string; wasm?: OidcConfig['wasm'] } = {}): void {
-  const discovery = discoveryUrlHint(options.issuer);
+export function preload(options: { issuer?: string; metadata?: Record<string, unknown>; wasm?: OidcConfig['wasm'] } = {}): void {
+  const discovery = discoveryUrlHint(options.issuer, options.metadata);
   if (discovery) prefetchEarly(discovery);
   loadWasm(options.wasm).catch(() => {});
 }
@@ -208,7 +226,7 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     throw new OidcError('crypto_unavailable', 'WebCrypto (crypto.subtle) is not available: serve the page over https, or from localhost / 127.0.0.1 in development');
   }
   const host = browserHost();
-  const discovery = discoveryUrlHint(settings.issuer);
+  const discovery = discoveryUrlHint(settings.issuer, settings.metadata);
   if (discovery) host.prefetch(discovery); // in parallel with fetching and compiling the wasm
   // Whether other tabs of this app are open (they hold its presence lock): asked now, because the answer
   // takes a while in a new tab.
@@ -242,12 +260,21 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     return claims === undefined ? null : (JSON.parse(claims) as User);
   };
   let reported = core.generation(); // the newest session generation an event was emitted for
+  // A session without a refresh token ends when its access token does, in every tab: a timer asks the core
+  // to end it then (the core decides; timers are throttled in background tabs, so calls check too).
+  let expiry: ReturnType<typeof setTimeout> | undefined;
+  const armExpiry = () => {
+    clearTimeout(expiry);
+    const deadline = core.deadline();
+    if (deadline !== undefined) expiry = setTimeout(() => { track(core.expire()).catch(() => {}); }, Math.max(0, deadline * 1000 - Date.now()) + 50);
+  };
   // Runs a core call; afterwards reports what changed: a session that ended, an absorbed failure.
   async function track<T>(p: Promise<T>): Promise<T> {
     const before = core.isAuthenticated();
     try {
       return await call(p);
     } finally {
+      armExpiry();
       const absorbed = core.takeBackgroundError();
       if (absorbed !== undefined) emit('error', toOidcError(absorbed));
       const after = core.isAuthenticated();
@@ -276,6 +303,7 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
         case 'refreshed': emit('tokensRefreshed'); break;
         case 'ended': emit('sessionEnded'); emit('userChanged', null); break;
       }
+      armExpiry();
     };
     core.listening();
   }
@@ -306,6 +334,7 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     }
     reported = core.generation();
   }
+  armExpiry();
 
   return {
     async login(options: LoginOptions = {}) {
@@ -371,7 +400,7 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
 
     async logout(options: LogoutOptions = {}) {
       // The core checks returnTo and says where to go: the end-session endpoint, or the checked returnTo.
-      const url: string | undefined = await track(core.logout(options.returnTo ?? undefined));
+      const url: string | undefined = await track(core.logout(options.returnTo ?? undefined, options.local === true));
       if (url !== undefined) location.assign(url);
     },
 

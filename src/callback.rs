@@ -68,6 +68,9 @@ pub fn validate_auth_response(p: &CallbackParams, meta: &ProviderMetadata) -> Re
     // for error responses (mix-up). A provider that promises `iss` and omits it is refused.
     match &p.iss {
         Some(iss) if iss == meta.issuer.as_str() => {}
+        // `multiTenant`: the response names the user's tenant in the template; the ID token is then held
+        // to that exact issuer.
+        Some(iss) if meta.issuer_template.as_deref().is_some_and(|t| crate::discovery::matches_template(t, iss)) => {}
         Some(_) => return fail(IssMismatch, "the response's iss is not the issuer this login went to (mix-up?)"),
         None if meta.authorization_response_iss_parameter_supported => {
             return fail(IssMissing, "the provider promises an iss parameter and the response has none")

@@ -31,6 +31,12 @@ use crate::jws::parse_compact_jws;
 use crate::transaction::{check_return_to, storage_key, LoginTransaction, LIFETIME_SECONDS, STORAGE_PREFIX};
 use crate::types::{AccessToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, State};
 
+/// A token endpoint's 429 or 503 is waited out and tried again this many times at most, when it asks for
+/// at most MAX_RETRY_WAIT_SECONDS (`Retry-After`; DEFAULT_RETRY_WAIT_SECONDS when it is unreadable).
+pub const MAX_RETRY_WAITS: u32 = 2;
+pub const MAX_RETRY_WAIT_SECONDS: f64 = 10.0;
+pub const DEFAULT_RETRY_WAIT_SECONDS: f64 = 1.0;
+
 /// An unknown `kid` triggers one JWKS refetch, and refetches are at least this far apart (seconds): key
 /// rotation works, and a stream of bad tokens cannot make the client hammer the jwks_uri.
 pub const JWKS_REFETCH_INTERVAL: f64 = 5.0;
@@ -62,6 +68,10 @@ pub struct Client<H: Host> {
     pub(crate) asked_until: Cell<f64>,
     /// The app's trace function threw during the current call (see `trace`).
     trace_failed: Cell<bool>,
+    /// A token endpoint that answered 429/503 asked for a pause until then (`Retry-After`, unix seconds).
+    pub(crate) not_before: Cell<f64>,
+    /// The token endpoint's clock (its `Date` header) minus ours at its last answer, when it was readable.
+    pub(crate) server_skew: Cell<Option<f64>>,
     /// The refresh in flight, shared by every caller that needs it (see `refresh.rs`).
     pub(crate) flight: RefCell<Option<Rc<Flight>>>,
     /// After a failed refresh while the access token is still valid: no new try before this time.
@@ -96,6 +106,8 @@ impl<H: Host> Client<H> {
             listening_since: Cell::new(0),
             asked_until: Cell::new(0.0),
             trace_failed: Cell::new(false),
+            not_before: Cell::new(0.0),
+            server_skew: Cell::new(None),
             flight: RefCell::new(None),
             retry_after: Cell::new(0.0),
             failures: Cell::new(0),
@@ -110,11 +122,18 @@ impl<H: Host> Client<H> {
         if let Some(m) = self.metadata.get_ref().as_ref() {
             return Ok(m.clone());
         }
-        let res = self.host.get(&discovery_url(&self.config.issuer), None, None).await?;
-        if res.status != 200 {
-            return fail(HttpError, "the discovery endpoint did not answer 200");
-        }
-        let meta = Rc::new(ProviderMetadata::from_response(&self.config.issuer, &res.body)?);
+        // With the endpoints supplied in `metadata` the document is not fetched (it may lack CORS).
+        let supplied = self.config.metadata.as_ref();
+        let body = if supplied.is_some_and(crate::discovery::supplies_endpoints) {
+            None
+        } else {
+            let res = self.host.get(&discovery_url(&self.config.issuer), None, None).await?;
+            if res.status != 200 {
+                return fail(HttpError, "the discovery endpoint did not answer 200");
+            }
+            Some(res.body)
+        };
+        let meta = Rc::new(ProviderMetadata::from_document(&self.config.issuer, body.as_deref(), supplied, self.config.multi_tenant.is_some())?);
         *self.metadata.get_mut_ref() = Some(meta.clone());
         Ok(meta)
     }
@@ -348,12 +367,28 @@ impl<H: Host> Client<H> {
     /// the final answer's status and body. `Err` only when no answer came.
     pub(crate) async fn token_request(&self, meta: &ProviderMetadata, body: &str, dpop_key: Option<&str>) -> Result<(u16, String)> {
         let mut retried = false;
+        let mut waits = 0;
         loop {
             let proof = self.dpop_proof(dpop_key, "POST", &meta.token_endpoint, None).await?;
             let res = self.host.post_form(&meta.token_endpoint, body, proof.as_deref()).await.map_err(|e| match e.detail {
                 crate::host::RESPONSE_TOO_LARGE => OidcError { code: TokenResponseInvalid, ..e },
                 _ => e,
             })?;
+            let now = self.host.now();
+            self.server_skew.set(res.date.as_deref().and_then(crate::http_date::parse_http_date).map(|d| d - now));
+            // Rate limited (Okta: 429) or briefly unavailable (503): the request was not acted on. Wait as
+            // long as the provider asks, up to MAX_RETRY_WAIT_SECONDS, and try again — under the tabs' lock
+            // for a refresh, so the tabs wait one behind the other instead of all retrying at once. A longer
+            // pause is remembered: no refresh before it.
+            if matches!(res.status, 429 | 503) && waits < MAX_RETRY_WAITS {
+                let wait = crate::http_date::retry_after_seconds(res.retry_after.as_deref(), now).unwrap_or(DEFAULT_RETRY_WAIT_SECONDS);
+                if wait <= MAX_RETRY_WAIT_SECONDS {
+                    waits += 1;
+                    self.host.sleep((wait * 1000.0) as u32).await;
+                    continue;
+                }
+                self.not_before.set(now + wait);
+            }
             let new_nonce = res.dpop_nonce.as_deref().is_some_and(|n| self.remember_dpop_nonce(&meta.token_endpoint, n));
             let asks_nonce = || crate::token::process_token_response(res.status, &res.body, self.config.dpop).err().is_some_and(|e| e.oauth_error.as_deref() == Some("use_dpop_nonce"));
             if !retried && new_nonce && asks_nonce() {
@@ -430,7 +465,29 @@ impl<H: Host> Client<H> {
             return fail(SignatureInvalid, "the ID token's signature does not verify with the provider's key");
         }
 
-        self.verifier.validate_claims(&jws.payload, nonce, self.host.now())?;
+        let checked = match &meta.issuer_template {
+            None => self.verifier.validate_claims(&jws.payload, nonce, self.host.now()),
+            Some(t) => {
+                let allowed = self.config.multi_tenant.as_deref().unwrap_or(&[]);
+                let issuer = crate::id_token::tenant_issuer(t, &jws.payload, allowed)?;
+                self.verifier.validate_claims_as(&jws.payload, nonce, self.host.now(), &issuer)
+            }
+        };
+        checked.map_err(|e| match e.code {
+            // A time claim out of range: say so when the provider's clock is off (from its Date header, or
+            // else from the token's iat) by more than the tolerance — the fix is a clock, not the code.
+            ClaimIat | ClaimExp | ClaimNbf => {
+                let (skew, source) = match self.server_skew.get() {
+                    Some(s) => (Some(s), "its Date header"),
+                    None => (jws.payload.get("iat").and_then(Json::as_f64).map(|iat| iat - self.host.now()), "the token's iat"),
+                };
+                match skew.filter(|s| s.abs() > self.config.clock_tolerance) {
+                    Some(s) => e.with_context(&crate::id_token::describe_skew(s, source)),
+                    None => e,
+                }
+            }
+            _ => e,
+        })?;
         match jws.payload.get("at_hash") {
             None => {}
             Some(Json::Str(h)) => {

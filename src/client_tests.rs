@@ -29,6 +29,11 @@ struct FakeHost {
     log: RefCell<Vec<String>>,
     /// When closed, token requests wait until it opens (to hold a refresh in flight).
     gate: Gate,
+    /// The Retry-After of queued 429/503 answers, and the Date of token responses.
+    retry_after: RefCell<Option<String>>,
+    date: RefCell<Option<String>>,
+    /// Milliseconds slept, in order.
+    slept: RefCell<Vec<u32>>,
     /// Closed while the cross-tab lock is held.
     lock_free: Gate,
     /// When closed, `seal` waits until it opens (a slow IndexedDB).
@@ -91,8 +96,8 @@ impl Host for FakeHost {
             None => self.log.borrow_mut().push(format!("GET {url}")),
         }
         match self.routes.borrow().get(url) {
-            Some((status, body)) => Ok(HttpResponse { status: *status, body: body.clone(), dpop_nonce: None }),
-            None => Ok(HttpResponse { status: 404, body: String::new(), dpop_nonce: None }),
+            Some((status, body)) => Ok(HttpResponse { status: *status, body: body.clone(), dpop_nonce: None, retry_after: None, date: None }),
+            None => Ok(HttpResponse { status: 404, body: String::new(), dpop_nonce: None, retry_after: None, date: None }),
         }
     }
     fn prefetch(&self, url: &str) {
@@ -105,10 +110,11 @@ impl Host for FakeHost {
         }
         self.gate.wait().await;
         if let Some((status, body, dpop_nonce)) = self.queued.borrow_mut().pop_front() {
-            return Ok(HttpResponse { status, body, dpop_nonce });
+            let retry_after = if matches!(status, 429 | 503) { self.retry_after.borrow().clone() } else { None };
+            return Ok(HttpResponse { status, body, dpop_nonce, retry_after, date: self.date.borrow().clone() });
         }
         let (status, body) = self.token_response.borrow().clone();
-        Ok(HttpResponse { status, body, dpop_nonce: None })
+        Ok(HttpResponse { status, body, dpop_nonce: None, retry_after: None, date: self.date.borrow().clone() })
     }
     async fn digest(&self, hash: &'static str, data: &[u8]) -> Result<Vec<u8>> {
         Ok(match hash {
@@ -169,7 +175,9 @@ impl Host for FakeHost {
     fn broadcast(&self, m: &str) {
         self.broadcasts.borrow_mut().push(m.to_string());
     }
-    async fn sleep(&self, _: u32) {}
+    async fn sleep(&self, ms: u32) {
+        self.slept.borrow_mut().push(ms);
+    }
     async fn dpop_public_jwk(&self, _: &str, _: bool) -> Result<String> {
         Ok(r#"{"kty":"EC","crv":"P-256","x":"WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis","y":"y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE","ext":true}"#.into())
     }
@@ -643,7 +651,7 @@ fn tabs_hand_sessions_over_and_end_them() {
     assert_eq!(b.on_message(&update), crate::refresh::Change::Refreshed);
     assert_eq!(access_token(&b), "AT-2");
     // a logs out: b's session ends.
-    block_on(a.logout(None)).ok().unwrap();
+    block_on(a.logout(None, false)).ok().unwrap();
     let ended = a.host.broadcasts.borrow().last().cloned().unwrap();
     assert_eq!(b.on_message(&ended), crate::refresh::Change::Ended);
     assert!(b.user().is_none());
@@ -662,7 +670,7 @@ fn logout_revokes_and_returns_the_end_session_url() {
     let idt = id_token("k1", &claims(&nonce));
     *c.host.token_response.borrow_mut() = (200, token_body(&idt));
     block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
-    let url = block_on(c.logout(None)).ok().unwrap().unwrap();
+    let url = block_on(c.logout(None, false)).ok().unwrap().unwrap();
     assert_eq!(url, format!("https://op.example/logout?id_token_hint={idt}&client_id=spa&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fbye"));
     assert!(c.host.log.borrow().iter().any(|l| l == "POST https://op.example/revoke token=RT-1&token_type_hint=refresh_token&client_id=spa"));
     assert!(c.user().is_none());
@@ -718,7 +726,7 @@ fn dpop_uses_a_new_key_for_each_login_and_forgets_it_at_logout() {
     block_on(b.authorization_for("https://api.example/x", "GET")).ok().unwrap();
     assert_eq!(b.host.dpop_keys_used.borrow().last(), Some(&first));
     // Logout deletes the key pair; the next login makes a new one.
-    block_on(c.logout(None)).ok().unwrap();
+    block_on(c.logout(None, false)).ok().unwrap();
     assert!(c.host.log.borrow().iter().any(|l| *l == format!("forget {first}")));
     let second = sign_in(&c);
     assert_ne!(first, second, "a new login, a new key");
@@ -823,7 +831,7 @@ fn the_learning_trace_shows_each_step_with_tokens_truncated() {
     block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
     *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
     block_on(c.refresh()).ok().unwrap();
-    block_on(c.logout(None)).ok().unwrap();
+    block_on(c.logout(None, false)).ok().unwrap();
     let traces = c.host.traces.borrow().clone();
     let steps: Vec<String> = traces
         .iter()
@@ -898,7 +906,7 @@ fn logout_during_a_refresh_waits_for_it_and_revokes_the_new_refresh_token() {
     c.host.gate.closed.set(true);
     let mut refresh = Box::pin(c.refresh());
     assert!(poll_once(&mut refresh).is_none(), "the refresh waits for its answer");
-    let mut logout = Box::pin(c.logout(None));
+    let mut logout = Box::pin(c.logout(None, false));
     assert!(poll_once(&mut logout).is_none(), "the logout waits for the refresh in flight");
     c.host.gate.open();
     assert!(poll_once(&mut refresh).is_some_and(|r| r.is_ok()));
@@ -1110,10 +1118,10 @@ fn logout_refuses_a_return_to_that_would_be_an_open_redirect() {
     // Defect 8: without an end_session_endpoint the wrapper navigated to any returnTo.
     let c = signed_in();
     for bad in ["javascript:alert(1)", "https://evil.example/", "//evil.example"] {
-        assert_eq!(block_on(c.logout(Some(bad.into()))).err().map(|e| e.code), Some(ErrorCode::InvalidConfig), "{bad}");
+        assert_eq!(block_on(c.logout(Some(bad.into()), false)).err().map(|e| e.code), Some(ErrorCode::InvalidConfig), "{bad}");
         assert!(c.user().is_some(), "nothing happened");
     }
-    assert_eq!(block_on(c.logout(Some("/bye".into()))).ok(), Some(Some("https://app.example/bye".into())), "no end-session endpoint: back to the app");
+    assert_eq!(block_on(c.logout(Some("/bye".into()), false)).ok(), Some(Some("https://app.example/bye".into())), "no end-session endpoint: back to the app");
 }
 
 #[test]
@@ -1137,4 +1145,109 @@ fn a_refreshed_id_token_that_cannot_be_checked_for_lack_of_keys_keeps_the_sessio
     *c.host.token_response.borrow_mut() = (200, refreshed_body(3, "mallory"));
     assert!(block_on(c.refresh()).is_err());
     assert!(c.user().is_none());
+}
+
+// ---- Issue #12: providers as they are -----------------------------------------------------------------
+
+#[test]
+fn logout_goes_to_the_providers_own_logout_url_or_nowhere() {
+    let c = client_with(r#","logoutUrl":"https://tenant.auth0.example/v2/logout?client_id={client_id}&returnTo={post_logout_redirect_uri}""#);
+    let doc = crate::discovery::tests::document(|m| m.push(("end_session_endpoint", "\"https://op.example/logout\"".into())));
+    c.host.routes.borrow_mut().insert(format!("{ISSUER}/.well-known/openid-configuration"), (200, doc));
+    let (state, nonce) = start_login(&c);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
+    block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
+    let url = block_on(c.logout(None, false)).ok().unwrap();
+    assert_eq!(url.as_deref(), Some("https://tenant.auth0.example/v2/logout?client_id=spa&returnTo=https%3A%2F%2Fapp.example%2Fbye"), "logoutUrl wins over end_session_endpoint");
+    // Local: every tab signed out, no navigation.
+    let d = signed_in_revocable("");
+    assert_eq!(block_on(d.logout(Some("/bye".into()), true)).ok(), Some(None));
+    assert!(d.user().is_none());
+    assert_eq!(revocations(&d).len(), 1, "still revoked");
+}
+
+#[test]
+fn discovery_is_not_fetched_when_metadata_names_the_endpoints() {
+    let c = client_with(r#","metadata":{"authorization_endpoint":"https://op.example/authorize","token_endpoint":"https://op.example/token","jwks_uri":"https://op.example/jwks","end_session_endpoint":"https://op.example/idp/startSLO.ping"}"#);
+    let (state, nonce) = start_login(&c);
+    assert!(!c.host.log.borrow().iter().any(|l| l.contains("openid-configuration")), "no discovery request");
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
+    // The issuer's document promises RFC 9207 `iss`; without it here, the callback's iss is optional.
+    assert!(block_on(c.handle_callback(&callback_url(&state))).is_ok());
+    let url = block_on(c.logout(None, false)).ok().unwrap();
+    assert!(url.is_some_and(|u| u.starts_with("https://op.example/idp/startSLO.ping?id_token_hint=")));
+}
+
+#[test]
+fn a_rate_limited_token_endpoint_is_waited_for_then_asked_again() {
+    let c = signed_in();
+    // Okta: 429 with Retry-After: 1, then the answer.
+    c.host.queued.borrow_mut().push_back((429, r#"{"error":"too_many_requests"}"#.into(), None));
+    *c.host.retry_after.borrow_mut() = Some("1".into());
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    assert!(block_on(c.refresh()).is_ok());
+    assert_eq!(refresh_posts(&c).len(), 2, "one retry");
+    assert_eq!(*c.host.slept.borrow(), vec![1000], "after the second the provider asked for");
+    // Asked to wait longer than the SDK will: the call fails now, and no refresh is tried before then.
+    c.host.now.set(NOW + 290.0);
+    c.host.queued.borrow_mut().push_back((503, String::new(), None));
+    *c.host.retry_after.borrow_mut() = Some("120".into());
+    let h = block_on(c.authorization_for("https://api.example/", "GET")).ok().unwrap();
+    assert_eq!(h.map(|h| h.0).as_deref(), Some("Bearer AT-2"), "the token still works meanwhile");
+    assert_eq!(refresh_posts(&c).len(), 3);
+    c.host.now.set(NOW + 350.0); // past the usual 2 s backoff, not past Retry-After
+    *c.host.retry_after.borrow_mut() = None;
+    let _ = block_on(c.authorization_for("https://api.example/", "GET"));
+    assert_eq!(refresh_posts(&c).len(), 3, "Retry-After is honoured");
+}
+
+#[test]
+fn an_id_token_from_a_provider_with_a_clock_off_says_so() {
+    let c = client();
+    let (state, nonce) = start_login(&c);
+    // The provider's clock is 10 minutes ahead: its token was issued "in the future".
+    let claims = format!(r#"{{"iss":"{ISSUER}","aud":"spa","sub":"alice","exp":{},"iat":{},"nonce":"{nonce}"}}"#, NOW + 900.0, NOW + 600.0);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims)));
+    *c.host.date.borrow_mut() = Some("Tue, 14 Nov 2023 22:23:20 GMT".into()); // NOW + 600
+    let e = block_on(c.handle_callback(&callback_url(&state))).err().unwrap();
+    assert_eq!(e.code, ErrorCode::ClaimIat);
+    assert_eq!(e.context.as_deref(), Some("the provider's clock is 600 s ahead of this device's (its Date header)"));
+    // Without a readable Date header, the skew is read from iat.
+    let d = client();
+    let (state, nonce) = start_login(&d);
+    let claims = format!(r#"{{"iss":"{ISSUER}","aud":"spa","sub":"alice","exp":{},"iat":{},"nonce":"{nonce}"}}"#, NOW + 900.0, NOW + 600.0);
+    *d.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims)));
+    let e = block_on(d.handle_callback(&callback_url(&state))).err().unwrap();
+    assert_eq!(e.context.as_deref(), Some("the provider's clock is 600 s ahead of this device's (the token's iat)"));
+}
+
+#[test]
+fn without_a_refresh_token_the_session_ends_with_its_access_token() {
+    let c = client();
+    let (state, nonce) = start_login(&c);
+    let body = r#"{"access_token":"AT-1","token_type":"Bearer","expires_in":300,"id_token":"ID"}"#.replace("ID", &id_token("k1", &claims(&nonce)));
+    *c.host.token_response.borrow_mut() = (200, body);
+    block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
+    assert_eq!(c.deadline(), Some(NOW + 300.0), "the wrapper's timer");
+    c.host.now.set(NOW + 290.0);
+    assert_eq!(block_on(c.authorization_for("https://api.example/", "GET")).ok().unwrap().map(|h| h.0).as_deref(), Some("Bearer AT-1"), "still valid: used, no refresh");
+    assert!(!block_on(c.expire()), "not yet");
+    c.host.now.set(NOW + 300.0);
+    assert_eq!(block_on(c.authorization_for("https://api.example/", "GET")).err().map(|e| e.code), Some(ErrorCode::SessionEnded));
+    assert!(c.user().is_none(), "signed out, not a signed-in user whose every call fails");
+    assert!(c.host.broadcasts.borrow().last().unwrap().starts_with(r#"{"t":"ended""#), "in every tab");
+    assert_eq!(posts(&c), 1, "no token request after the code exchange");
+}
+
+#[test]
+fn a_short_lived_access_token_is_refreshed_halfway_not_on_every_call() {
+    let c = client();
+    let (state, nonce) = start_login(&c);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))).replace("\"expires_in\":300", "\"expires_in\":20"));
+    block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
+    // refreshMarginSeconds is 30, longer than the token lives: refresh at half its lifetime instead.
+    c.host.now.set(NOW + 9.0);
+    assert!(c.authorization_ready("https://api.example/x").is_some_and(|h| h.is_some()), "fresh enough at 9 s");
+    c.host.now.set(NOW + 10.0);
+    assert_eq!(c.authorization_ready("https://api.example/x"), None, "due at 10 s");
 }

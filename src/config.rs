@@ -38,6 +38,32 @@ pub struct Config {
     pub app_origin: Option<String>,
     /// Refuse a login whose ID token's `acr` is not one of the `acr_values` it asked for.
     pub require_acr: bool,
+    /// `metadata`: discovery members that add to or override the provider's document (an object).
+    pub metadata: Option<Json>,
+    /// `logoutUrl`: the provider's own logout URL, with `{client_id}`, `{post_logout_redirect_uri}` and
+    /// `{id_token_hint}` placeholders, used instead of an `end_session_endpoint`.
+    pub logout_url: Option<String>,
+    /// `multiTenant` (Entra ID): `Some(allowed tenants)`, empty for any tenant; `None`: off.
+    pub multi_tenant: Option<Vec<String>>,
+}
+
+/// The placeholders a `logoutUrl` may hold; the ID token is the only token that may go in a URL.
+pub const LOGOUT_URL_PLACEHOLDERS: [&str; 3] = ["{client_id}", "{post_logout_redirect_uri}", "{id_token_hint}"];
+
+fn check_logout_url(u: &str) -> bool {
+    if !url::is_secure_or_loopback(u) || u.contains('#') {
+        return false;
+    }
+    // Every `{` opens one of the placeholders; no `}` stands alone.
+    let mut rest = u;
+    while let Some(i) = rest.find(['{', '}']) {
+        let Some(tail) = rest.get(i..) else { return false };
+        match LOGOUT_URL_PLACEHOLDERS.iter().find(|p| tail.starts_with(**p)) {
+            Some(p) => rest = tail.get(p.len()..).unwrap_or(""),
+            None => return false,
+        }
+    }
+    true
 }
 
 impl Config {
@@ -106,6 +132,35 @@ impl Config {
             _ => return fail(InvalidConfig, "`persistSession` must be 'sealed' or 'none'"),
         };
         let trace = matches!(v.get("trace"), Some(Json::Bool(true)));
+        let metadata = match v.get("metadata") {
+            None | Some(Json::Null) => None,
+            Some(m @ Json::Obj(_)) => Some(m.clone()),
+            Some(_) => return fail(InvalidConfig, "`metadata` must be an object of discovery members"),
+        };
+        let logout_url = match v.get("logoutUrl") {
+            None | Some(Json::Null) => None,
+            Some(Json::Str(u)) if check_logout_url(u) => Some(u.clone()),
+            Some(Json::Str(u)) => {
+                return Err(OidcError::new(
+                    InvalidConfig,
+                    "`logoutUrl` must be an https URL whose only {…} are {client_id}, {post_logout_redirect_uri} and {id_token_hint}",
+                )
+                .with_context(u))
+            }
+            Some(_) => return fail(InvalidConfig, "`logoutUrl` must be a string"),
+        };
+        let multi_tenant = match v.get("multiTenant") {
+            None | Some(Json::Null) | Some(Json::Bool(false)) => None,
+            Some(Json::Bool(true)) => Some(Vec::new()),
+            Some(m @ Json::Obj(_)) => match m.get("tenants") {
+                None => Some(Vec::new()),
+                Some(_) => match m.str_array_member("tenants") {
+                    Some(list) if list.iter().all(|t| crate::id_token::is_tenant_id(t)) => Some(list.into_iter().map(String::from).collect()),
+                    _ => return fail(InvalidConfig, "`multiTenant.tenants` must be an array of tenant ids"),
+                },
+            },
+            Some(_) => return fail(InvalidConfig, "`multiTenant` must be true or { tenants: [...] }"),
+        };
         let require_acr = match v.get("requireAcr") {
             None | Some(Json::Null) | Some(Json::Bool(false)) => false,
             Some(Json::Bool(true)) => true,
@@ -140,6 +195,9 @@ impl Config {
             trace,
             app_origin: v.str_member("appOrigin").and_then(url::normalize_origin),
             require_acr,
+            metadata,
+            logout_url,
+            multi_tenant,
         })
     }
 }
@@ -180,6 +238,26 @@ mod tests {
         assert_eq!(code(cfg(r#","clockToleranceSeconds":"60""#)), Some(InvalidConfig));
         assert_eq!(code(cfg(r#","resource":[1]"#)), Some(InvalidConfig));
         assert!(cfg(r#","resource":["https://api.example"],"clockToleranceSeconds":5"#).is_ok());
+    }
+
+    #[test]
+    fn provider_options_are_checked() {
+        let c = cfg(r#","metadata":{"revocation_endpoint":"https://op.example/revoke"},"logoutUrl":"https://op.example/v2/logout?client_id={client_id}&returnTo={post_logout_redirect_uri}","multiTenant":{"tenants":["9188040d-6c67-4c5b-b112-36a304b66dad"]}"#).unwrap();
+        assert!(c.metadata.is_some());
+        assert_eq!(c.multi_tenant, Some(vec!["9188040d-6c67-4c5b-b112-36a304b66dad".to_string()]));
+        assert_eq!(cfg(r#","multiTenant":true"#).unwrap().multi_tenant, Some(Vec::new()));
+        assert_eq!(cfg("").unwrap().multi_tenant, None, "off unless asked for");
+        for bad in [
+            r#","metadata":"https://op.example""#,
+            r#","logoutUrl":"http://op.example/logout""#,
+            r#","logoutUrl":"https://op.example/logout?t={access_token}""#,
+            r#","logoutUrl":"https://op.example/logout?t={refresh_token}""#,
+            r#","logoutUrl":"https://op.example/logout?x={client_id""#,
+            r#","multiTenant":{"tenants":["a/b"]}"#,
+            r#","multiTenant":"yes""#,
+        ] {
+            assert_eq!(cfg(bad).err().map(|e| e.code), Some(InvalidConfig), "{bad}");
+        }
     }
 
     #[test]

@@ -24,6 +24,28 @@ pub struct ProviderMetadata {
     pub id_token_signing_alg_values_supported: Vec<String>,
     /// RFC 9207 §3: when true, a callback without `iss` is refused.
     pub authorization_response_iss_parameter_supported: bool,
+    /// `multiTenant`: the document's issuer when it is a template with `{tenantid}` (Entra ID's `common`
+    /// and `organizations` documents); each ID token must then name its own tenant in it.
+    pub issuer_template: Option<String>,
+}
+
+/// Whether `supplied` (the `metadata` option) names the endpoints a login needs: then the discovery
+/// document is not fetched (a provider that serves it without CORS).
+pub fn supplies_endpoints(supplied: &Json) -> bool {
+    ["authorization_endpoint", "token_endpoint", "jwks_uri"].iter().all(|m| supplied.get(m).is_some())
+}
+
+/// Whether `issuer` is `template` with its `{tenantid}` replaced by one path segment (`organizations`,
+/// `common`, a tenant id).
+pub fn matches_template(template: &str, issuer: &str) -> bool {
+    let placeholder = crate::id_token::TENANT_PLACEHOLDER;
+    let Some(at) = url::find_sub(template, placeholder) else { return false };
+    let (prefix, suffix) = (template.get(..at).unwrap_or(""), template.get(at + placeholder.len()..).unwrap_or(""));
+    if url::find_sub(suffix, placeholder).is_some() || issuer.len() <= prefix.len() + suffix.len() {
+        return false;
+    }
+    let middle = issuer.strip_prefix(prefix).and_then(|r| r.strip_suffix(suffix));
+    middle.is_some_and(|m| !m.is_empty() && !m.contains(['/', '?', '#', '{', '}']))
 }
 
 /// `<issuer>/.well-known/openid-configuration`, a terminating `/` of the issuer removed first (§4).
@@ -45,20 +67,50 @@ fn endpoint(v: &Json, name: &str, required: bool) -> Result<Option<String>> {
 impl ProviderMetadata {
     /// Validates a discovery document against the configured issuer (OIDC Discovery §4.3).
     pub fn from_response(expected: &IssuerUrl, body: &str) -> Result<ProviderMetadata> {
-        if body.len() > MAX_DISCOVERY_BYTES {
-            return fail(DiscoveryInvalid, "the discovery document is too large");
+        ProviderMetadata::from_document(expected, Some(body), None, false)
+    }
+
+    /// The provider's metadata: its discovery document (`None`: not fetched) with the members the app
+    /// supplied (`metadata`) over it, checked as one document — supplied values as strictly as discovered
+    /// ones. Without a document, the issuer is the configured one, the response type `code` and the ID
+    /// token algorithm RS256 (OIDC Discovery §3's defaults), unless supplied.
+    pub fn from_document(expected: &IssuerUrl, body: Option<&str>, supplied: Option<&Json>, multi_tenant: bool) -> Result<ProviderMetadata> {
+        let mut members = match body {
+            Some(b) if b.len() > MAX_DISCOVERY_BYTES => return fail(DiscoveryInvalid, "the discovery document is too large"),
+            Some(b) => match Json::parse_object(b, DiscoveryInvalid)? {
+                Json::Obj(m) => m,
+                _ => Vec::new(),
+            },
+            None => vec![
+                ("issuer".into(), Json::Str(expected.as_str().into())),
+                ("response_types_supported".into(), Json::Arr(vec![Json::Str("code".into())])),
+                ("id_token_signing_alg_values_supported".into(), Json::Arr(vec![Json::Str("RS256".into())])),
+            ],
+        };
+        if let Some(Json::Obj(over)) = supplied {
+            for (name, value) in over {
+                match members.iter_mut().find(|(n, _)| n == name) {
+                    Some(m) => m.1 = value.clone(),
+                    None => members.push((name.clone(), value.clone())),
+                }
+            }
         }
-        let v = Json::parse_object(body, DiscoveryInvalid)?;
+        ProviderMetadata::from_json(expected, &Json::Obj(members), multi_tenant)
+    }
+
+    fn from_json(expected: &IssuerUrl, v: &Json, multi_tenant: bool) -> Result<ProviderMetadata> {
         // §4.3: "The issuer value returned MUST be identical to the Issuer URL that was used as the
         // prefix to /.well-known/openid-configuration". Byte-for-byte: no normalisation of slashes or case.
-        match v.str_member("issuer") {
-            Some(iss) if iss == expected.as_str() => {}
+        // The one opt-in exception, `multiTenant`: a `{tenantid}` template that the configured issuer fills.
+        let issuer_template = match v.str_member("issuer") {
+            Some(iss) if iss == expected.as_str() => None,
+            Some(iss) if multi_tenant && matches_template(iss, expected.as_str()) => Some(iss.to_string()),
             Some(_) => return fail(IssuerMismatch, "the discovery document's issuer is not the configured issuer"),
             None => return fail(DiscoveryInvalid, "the discovery document has no issuer"),
-        }
-        let authorization_endpoint = endpoint(&v, "authorization_endpoint", true)?.unwrap_or_default();
-        let token_endpoint = endpoint(&v, "token_endpoint", true)?.unwrap_or_default();
-        let jwks_uri = endpoint(&v, "jwks_uri", true)?.unwrap_or_default();
+        };
+        let authorization_endpoint = endpoint(v, "authorization_endpoint", true)?.unwrap_or_default();
+        let token_endpoint = endpoint(v, "token_endpoint", true)?.unwrap_or_default();
+        let jwks_uri = endpoint(v, "jwks_uri", true)?.unwrap_or_default();
 
         let response_types = v.str_array_member("response_types_supported");
         if !response_types.is_some_and(|r| r.contains(&"code")) {
@@ -82,11 +134,16 @@ impl ProviderMetadata {
             authorization_endpoint,
             token_endpoint,
             jwks_uri,
-            userinfo_endpoint: endpoint(&v, "userinfo_endpoint", false)?,
-            end_session_endpoint: endpoint(&v, "end_session_endpoint", false)?,
-            revocation_endpoint: endpoint(&v, "revocation_endpoint", false)?,
+            userinfo_endpoint: endpoint(v, "userinfo_endpoint", false)?,
+            // PingFederate advertises its RP-initiated logout as `ping_end_session_endpoint`.
+            end_session_endpoint: match endpoint(v, "end_session_endpoint", false)? {
+                Some(e) => Some(e),
+                None => endpoint(v, "ping_end_session_endpoint", false)?,
+            },
+            revocation_endpoint: endpoint(v, "revocation_endpoint", false)?,
             id_token_signing_alg_values_supported: algs,
             authorization_response_iss_parameter_supported: iss_supported,
+            issuer_template,
         })
     }
 }
@@ -117,6 +174,53 @@ pub(crate) mod tests {
 
     fn check(doc: String) -> core::result::Result<ProviderMetadata, ErrorCode> {
         ProviderMetadata::from_response(&IssuerUrl::new(ISSUER), &doc).map_err(|e| e.code)
+    }
+
+    #[test]
+    fn supplied_metadata_adds_and_overrides_and_is_checked_as_strictly() {
+        let issuer = IssuerUrl::new(ISSUER);
+        let supplied = |s: &str| Json::parse_object(s, ErrorCode::InvalidConfig).ok().unwrap();
+        // Over a discovered document: the supplied member wins, the others stay.
+        let m = ProviderMetadata::from_document(&issuer, Some(&document(|_| {})), Some(&supplied(r#"{"revocation_endpoint":"https://op.example/oauth2/revoke"}"#)), false).ok().unwrap();
+        assert_eq!(m.revocation_endpoint.as_deref(), Some("https://op.example/oauth2/revoke"));
+        assert_eq!(m.token_endpoint, "https://op.example/token");
+        // Without a document (no discovery request): the endpoints supplied, the defaults for the rest.
+        let s = supplied(r#"{"authorization_endpoint":"https://op.example/as/authorization.oauth2","token_endpoint":"https://op.example/as/token.oauth2","jwks_uri":"https://op.example/pf/JWKS"}"#);
+        assert!(supplies_endpoints(&s));
+        let m = ProviderMetadata::from_document(&issuer, None, Some(&s), false).ok().unwrap();
+        assert_eq!(m.issuer.as_str(), ISSUER);
+        assert_eq!(m.id_token_signing_alg_values_supported, vec!["RS256"]);
+        // As strict as discovered: plain http off loopback, a wrong issuer.
+        let code = |s: &str| ProviderMetadata::from_document(&issuer, Some(&document(|_| {})), Some(&supplied(s)), false).err().map(|e| e.code);
+        assert_eq!(code(r#"{"token_endpoint":"http://op.example/token"}"#), Some(DiscoveryInvalid));
+        assert_eq!(code(r#"{"issuer":"https://op.example/"}"#), Some(IssuerMismatch), "the issuer check stays exact");
+        assert_eq!(code(r#"{"id_token_signing_alg_values_supported":[]}"#), Some(DiscoveryInvalid));
+    }
+
+    #[test]
+    fn ping_end_session_endpoint_is_read_when_the_standard_one_is_absent() {
+        let doc = document(|m| m.push(("ping_end_session_endpoint", "\"https://op.example/idp/startSLO.ping\"".into())));
+        assert_eq!(check(doc).ok().and_then(|m| m.end_session_endpoint).as_deref(), Some("https://op.example/idp/startSLO.ping"));
+        let both = document(|m| {
+            m.push(("end_session_endpoint", "\"https://op.example/logout\"".into()));
+            m.push(("ping_end_session_endpoint", "\"https://op.example/idp/startSLO.ping\"".into()));
+        });
+        assert_eq!(check(both).ok().and_then(|m| m.end_session_endpoint).as_deref(), Some("https://op.example/logout"), "the standard one first");
+    }
+
+    #[test]
+    fn a_tenant_template_issuer_only_with_multi_tenant() {
+        let configured = IssuerUrl::new("https://login.microsoftonline.com/organizations/v2.0");
+        let doc = |iss: &str| format!(r#"{{"issuer":"{iss}","authorization_endpoint":"https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize","token_endpoint":"https://login.microsoftonline.com/organizations/oauth2/v2.0/token","jwks_uri":"https://login.microsoftonline.com/organizations/discovery/v2.0/keys","response_types_supported":["code"],"id_token_signing_alg_values_supported":["RS256"]}}"#);
+        let template = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        let by = |iss: &str, mt: bool| ProviderMetadata::from_document(&configured, Some(&doc(iss)), None, mt);
+        assert_eq!(by(template, false).err().map(|e| e.code), Some(IssuerMismatch), "never a looser check by default");
+        assert_eq!(by(template, true).ok().and_then(|m| m.issuer_template).as_deref(), Some(template));
+        assert_eq!(by("https://login.microsoftonline.com/{tenantid}/v2.0/x", true).err().map(|e| e.code), Some(IssuerMismatch));
+        assert_eq!(by("https://evil.example/{tenantid}/v2.0", true).err().map(|e| e.code), Some(IssuerMismatch));
+        assert!(matches_template(template, "https://login.microsoftonline.com/common/v2.0"));
+        assert!(!matches_template(template, "https://login.microsoftonline.com/a/b/v2.0"));
+        assert!(!matches_template(template, "https://login.microsoftonline.com//v2.0"));
     }
 
     #[test]

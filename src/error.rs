@@ -96,6 +96,8 @@ pub enum ErrorCode {
     /// `requireAcr` is on and the ID token's `acr` is not one of the requested `acr_values` (OIDC Core §3.1.2.1,
     /// §5.5.1.1).
     ClaimAcr,
+    /// `multiTenant` with a list of tenants: the ID token's `tid` is not one of them.
+    TenantNotAllowed,
 }
 
 impl ErrorCode {
@@ -142,6 +144,7 @@ impl ErrorCode {
             ErrorCode::RedirectRefused => "redirect_refused",
             ErrorCode::ClaimAuthTime => "claim_auth_time",
             ErrorCode::ClaimAcr => "claim_acr",
+            ErrorCode::TenantNotAllowed => "tenant_not_allowed",
         }
     }
 }

@@ -19,6 +19,10 @@ pub struct HttpResponse {
     pub body: String,
     /// The `DPoP-Nonce` response header (RFC 9449 §8), if any.
     pub dpop_nonce: Option<String>,
+    /// The `Retry-After` and `Date` headers, when the browser lets us read them (a cross-origin provider
+    /// must expose them).
+    pub retry_after: Option<String>,
+    pub date: Option<String>,
 }
 
 #[allow(async_fn_in_trait)] // single-threaded by design: wasm futures are !Send

@@ -28,14 +28,50 @@ fn numeric_date(claims: &Json, name: &str) -> Option<Option<f64>> {
     }
 }
 
+/// A tenant id as Entra ID writes them in `tid` (a GUID): letters, digits and `-`, 1 to 64 of them.
+pub fn is_tenant_id(t: &str) -> bool {
+    !t.is_empty() && t.len() <= 64 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// The placeholder a multi-tenant issuer template holds (Entra ID's `common` and `organizations`
+/// documents: `https://login.microsoftonline.com/{tenantid}/v2.0`).
+pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// `multiTenant`: the issuer an ID token must name — the template with the token's own `tid` — when that
+/// tenant is allowed (`allowed` empty: any tenant).
+pub fn tenant_issuer(template: &str, claims: &Json, allowed: &[String]) -> Result<String> {
+    let Some(tid) = claims.str_member("tid").filter(|t| is_tenant_id(t)) else {
+        return fail(ClaimIss, "a multi-tenant ID token needs a tid claim naming its tenant");
+    };
+    if !allowed.is_empty() && !allowed.iter().any(|a| a == tid) {
+        return Err(crate::error::OidcError::new(TenantNotAllowed, "the ID token's tenant is not one of multiTenant.tenants").with_context(tid));
+    }
+    Ok(crate::url::replace_all(template, TENANT_PLACEHOLDER, tid))
+}
+
+/// "the provider's clock is 312 s ahead of this device's (its Date header)": for an error's context.
+pub fn describe_skew(skew: f64, source: &str) -> String {
+    let mut o = String::from("the provider's clock is ");
+    crate::json::write_u64(&mut o, (skew.abs() + 0.5) as u64);
+    o.push_str(if skew > 0.0 { " s ahead of this device's (" } else { " s behind this device's (" });
+    o.push_str(source);
+    o.push(')');
+    o
+}
+
 impl IdTokenVerifier {
     /// Checks the claims of a signature-verified ID token. `nonce` is the login's nonce (`None` for a
     /// refreshed token, where Core §12.2 says it SHOULD NOT be present and, if it is, it must still be
     /// well-formed — we do not compare it). `now` is Unix seconds.
     pub fn validate_claims(&self, claims: &Json, nonce: Option<&Nonce>, now: f64) -> Result<()> {
+        self.validate_claims_as(claims, nonce, now, self.issuer.as_str())
+    }
+
+    /// `validate_claims` with the issuer to expect given (a multi-tenant template filled in).
+    pub fn validate_claims_as(&self, claims: &Json, nonce: Option<&Nonce>, now: f64, issuer: &str) -> Result<()> {
         let tol = self.clock_tolerance;
         // Step 2: iss exactly the issuer.
-        if claims.str_member("iss") != Some(self.issuer.as_str()) {
+        if claims.str_member("iss") != Some(issuer) {
             return fail(ClaimIss, "the ID token's iss is not the issuer");
         }
         // Step 3: aud contains our client_id; a string or an array of strings.
@@ -145,6 +181,22 @@ mod tests {
     use crate::error::ErrorCode;
 
     const NOW: f64 = 1_700_000_000.0;
+
+    #[test]
+    fn a_multi_tenant_token_names_its_own_tenant_in_the_template() {
+        let t = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        let claims = |tid: &str| Json::parse(&format!(r#"{{"tid":"{tid}"}}"#), ErrorCode::JwtMalformed).ok().unwrap();
+        let tid = "9188040d-6c67-4c5b-b112-36a304b66dad";
+        assert_eq!(tenant_issuer(t, &claims(tid), &[]).ok().as_deref(), Some("https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"));
+        assert!(tenant_issuer(t, &claims(tid), &[tid.to_string()]).is_ok(), "an allowed tenant");
+        let other = tenant_issuer(t, &claims("72f988bf-86f1-41af-91ab-2d7cd011db47"), &[tid.to_string()]).err().unwrap();
+        assert_eq!((other.code, other.context.as_deref()), (TenantNotAllowed, Some("72f988bf-86f1-41af-91ab-2d7cd011db47")));
+        for bad in ["", "a/b", "x?y"] {
+            assert_eq!(tenant_issuer(t, &claims(bad), &[]).err().map(|e| e.code), Some(ClaimIss), "{bad:?}");
+        }
+        let none = Json::parse("{}", ErrorCode::JwtMalformed).ok().unwrap();
+        assert_eq!(tenant_issuer(t, &none, &[]).err().map(|e| e.code), Some(ClaimIss), "tid required");
+    }
 
     #[test]
     fn max_age_needs_a_recent_auth_time() {

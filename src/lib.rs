@@ -35,6 +35,7 @@ pub mod discovery;
 pub mod dpop;
 pub mod error;
 pub mod host;
+pub mod http_date;
 pub mod id_token;
 pub mod json;
 pub mod jwks;

@@ -29,6 +29,20 @@ pub fn end_session_url(endpoint: &str, config: &Config, id_token_hint: Option<&s
     url::with_query(endpoint, q.as_str())
 }
 
+/// The provider's own logout URL (`logoutUrl`: Auth0's `/v2/logout`, Cognito's hosted-UI `/logout`) with its
+/// placeholders filled, each value percent-encoded; one that is missing leaves its parameter empty. The
+/// ID token (as `id_token_hint`) is the only token that can be put in it (`config.rs` checks the template).
+pub fn fill_logout_url(template: &str, config: &Config, id_token_hint: Option<&str>, post_logout_redirect_uri: Option<&str>) -> String {
+    let encoded = |v: Option<&str>| {
+        let mut o = String::new();
+        url::encode_component(&mut o, v.unwrap_or(""));
+        o
+    };
+    let u = url::replace_all(template, "{client_id}", &encoded(Some(config.client_id.as_str())));
+    let u = url::replace_all(&u, "{post_logout_redirect_uri}", &encoded(post_logout_redirect_uri));
+    url::replace_all(&u, "{id_token_hint}", &encoded(id_token_hint))
+}
+
 /// Where `logout({ returnTo })` may send the browser (RFC 9700 §4.11.1: no open redirector): a path on this
 /// app's origin, or an absolute http(s) URL on this app's origin or on `postLogoutRedirectUri`'s. Returns
 /// the absolute URL; anything else (`javascript:`, another site, `//evil.example`) is `invalid_config`.
@@ -87,6 +101,15 @@ mod tests {
             assert_eq!(e.code, InvalidConfig, "{bad:?}");
             assert_eq!(e.context.as_deref(), Some(bad), "the error names the value");
         }
+    }
+
+    #[test]
+    fn a_logout_url_template_is_filled_encoded() {
+        let c = cfg();
+        let auth0 = "https://tenant.auth0.com/v2/logout?client_id={client_id}&returnTo={post_logout_redirect_uri}";
+        assert_eq!(fill_logout_url(auth0, &c, Some("a.b.c"), Some("https://app.example/?x=1&y")), "https://tenant.auth0.com/v2/logout?client_id=spa&returnTo=https%3A%2F%2Fapp.example%2F%3Fx%3D1%26y");
+        let hint = "https://op.example/logout?id_token_hint={id_token_hint}&client_id={client_id}";
+        assert_eq!(fill_logout_url(hint, &c, None, None), "https://op.example/logout?id_token_hint=&client_id=spa");
     }
 
     #[test]

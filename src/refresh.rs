@@ -20,7 +20,7 @@ use crate::client::Client;
 use crate::error::{fail, ErrorCode::*, OidcError, Result};
 use crate::host::Host;
 use crate::id_token::check_refreshed_claims;
-use crate::logout::{check_logout_return, end_session_url, revocation_body};
+use crate::logout::{check_logout_return, end_session_url, fill_logout_url, revocation_body};
 use crate::session::{Message, Session};
 use crate::token::refresh_body;
 use crate::trace::TraceStep;
@@ -223,6 +223,9 @@ impl<H: Host> Client<H> {
         let Some(refresh_token) = refresh_token else {
             return fail(SessionEnded, "the provider gave no refresh token; sign in again when the access token expires");
         };
+        if self.host.now() < self.not_before.get() {
+            return fail(HttpError, "the token endpoint asked for a pause (Retry-After) that has not passed yet");
+        }
         let meta = self.metadata().await?;
         let held_at = self.generation.get();
         // No answer (offline, reset): the refresh token may or may not have been spent; nothing to do but
@@ -330,14 +333,21 @@ impl<H: Host> Client<H> {
     /// Makes sure the access token is usable for a request now: refreshes ahead of expiry. While the
     /// token is still valid a failed refresh is not an error (the next try waits for the backoff).
     pub async fn ensure_fresh(&self) -> Result<()> {
-        let (expires_at, has_refresh) = match self.session.get_ref().as_ref() {
+        let (due, has_refresh) = match self.session.get_ref().as_ref() {
             None => return fail(NotSignedIn, "no user is signed in"),
-            Some(s) => (s.expires_at, s.tokens.refresh_token.is_some()),
+            Some(s) => (self.refresh_due(s, self.host.now()), s.tokens.refresh_token.is_some()),
         };
         let now = self.host.now();
-        let Some(expires_at) = self.refresh_due(expires_at, now) else { return Ok(()) };
+        let Some(expires_at) = due else { return Ok(()) };
         let still_valid = now < expires_at;
-        if still_valid && (now < self.retry_after.get() || !has_refresh) {
+        if !has_refresh {
+            // No refresh token: the session lives as long as its access token, then ends in every tab.
+            if still_valid || !self.expire().await {
+                return Ok(());
+            }
+            return fail(SessionEnded, "the access token expired and the provider gave no refresh token; sign in again");
+        }
+        if still_valid && now < self.retry_after.get() {
             return Ok(());
         }
         match self.refresh().await {
@@ -346,7 +356,8 @@ impl<H: Host> Client<H> {
                 let n = self.failures.get().saturating_add(1);
                 self.failures.set(n);
                 let backoff = f64::from(1u32 << n.min(6)).min(MAX_BACKOFF_SECONDS);
-                self.retry_after.set(self.host.now() + backoff);
+                // A provider that asked for a longer pause (Retry-After) gets it.
+                self.retry_after.set((self.host.now() + backoff).max(self.not_before.get()));
                 // The token still works, so the call goes on; the failure is reported as an event.
                 *self.background_error.get_mut_ref() = Some(e);
                 Ok(())
@@ -355,13 +366,38 @@ impl<H: Host> Client<H> {
         }
     }
 
-    /// The headers for a request `method url`: `Authorization` (and, with DPoP, the `DPoP` proof bound
-    /// to this request and token), or `None` when `url` is not on an allowed API origin (then the
-    /// request goes without the token).
+    /// When a session without a refresh token ends (its access token's expiry), for the wrapper's timer.
+    pub fn deadline(&self) -> Option<f64> {
+        self.session.get_ref().as_ref().filter(|s| s.tokens.refresh_token.is_none()).and_then(|s| s.expires_at)
+    }
+
+    /// Ends, in every tab, a session without a refresh token whose access token has expired. Under the
+    /// lock, on the tabs' newest state. Returns whether it ended one.
+    pub async fn expire(&self) -> bool {
+        let name = self.coordination_name();
+        let asked_at = self.generation.get();
+        self.under_lock(async {
+            let _ = self.await_newest(&name, asked_at).await;
+            let key = match self.session.get_ref().as_ref() {
+                Some(s) if s.tokens.refresh_token.is_none() && s.expires_at.is_some_and(|e| self.host.now() >= e) => s.dpop_key.clone(),
+                _ => return false,
+            };
+            self.end_session(key).await;
+            true
+        })
+        .await
+    }
+
     /// `Some(expires_at)` when the access token is within the refresh margin of its expiry (or past it).
-    /// A token without a lifetime is never refreshed ahead: the 401 retry covers it.
-    fn refresh_due(&self, expires_at: Option<f64>, now: f64) -> Option<f64> {
-        expires_at.filter(|e| now >= e - self.config.refresh_margin)
+    /// The margin is `refreshMarginSeconds`, but at most half the token's lifetime: a token that lives
+    /// less than the margin is refreshed halfway, not on every call. A token without a lifetime is never
+    /// refreshed ahead: the 401 retry covers it.
+    fn refresh_due(&self, s: &Session, now: f64) -> Option<f64> {
+        let margin = match s.tokens.expires_in {
+            Some(lifetime) if lifetime > 0.0 => self.config.refresh_margin.min(lifetime / 2.0),
+            _ => self.config.refresh_margin,
+        };
+        s.expires_at.filter(|e| now >= e - margin)
     }
 
     /// `authorization_for` without waiting, when nothing needs to wait: `Some(None)` for a URL off the API
@@ -376,12 +412,15 @@ impl<H: Host> Client<H> {
         }
         let session = self.session.get_ref();
         let s = session.as_ref()?;
-        if self.refresh_due(s.expires_at, self.host.now()).is_some() {
+        if self.refresh_due(s, self.host.now()).is_some() {
             return None;
         }
         Some(Some(bearer::authorization_header(&s.tokens.access_token, false)))
     }
 
+    /// The headers for a request `method url`: `Authorization` (and, with DPoP, the `DPoP` proof bound
+    /// to this request and token), or `None` when `url` is not on an allowed API origin (then the
+    /// request goes without the token).
     pub async fn authorization_for(&self, url: &str, method: &str) -> Result<Option<(String, Option<String>)>> {
         if !bearer::origin_allowed(url, &self.config.api_origins) {
             return Ok(None);
@@ -488,7 +527,7 @@ impl<H: Host> Client<H> {
     /// and the URL to navigate to: the provider's end-session endpoint if it has one, else `return_to`.
     /// Under the app's lock: a refresh in flight in any tab finishes first, and its new refresh token is
     /// the one revoked; a login completing meanwhile in another tab waits, and yields to the logout.
-    pub async fn logout(&self, return_to: Option<String>) -> Result<Option<String>> {
+    pub async fn logout(&self, return_to: Option<String>, local: bool) -> Result<Option<String>> {
         let return_to = match return_to {
             Some(r) => Some(check_logout_return(&r, &self.config)?),
             None => None,
@@ -524,15 +563,20 @@ impl<H: Host> Client<H> {
             })
             .await;
         let back = return_to.clone().or_else(|| self.config.post_logout_redirect_uri.clone());
-        let end_session = match (&ended, &meta.end_session_endpoint) {
-            (Some(s), Some(ep)) => Some(end_session_url(ep, &self.config, s.tokens.id_token.as_deref(), back.as_deref())),
+        // Where the provider's session ends: its own logout URL (`logoutUrl`), else its end-session
+        // endpoint; `local` (or neither) signs out here only.
+        let hint = ended.as_ref().and_then(|s| s.tokens.id_token.as_deref());
+        let end_session = match (&ended, &self.config.logout_url, &meta.end_session_endpoint) {
+            _ if local => None,
+            (Some(_), Some(t), _) => Some(fill_logout_url(t, &self.config, hint, back.as_deref())),
+            (Some(_), None, Some(ep)) => Some(end_session_url(ep, &self.config, hint, back.as_deref())),
             _ => None,
         };
         if self.config.trace {
             self.trace(&TraceStep::new("logout").bool("revoked", revoked).bool("end_session", end_session.is_some()).finish());
         }
         self.check_trace()?;
-        Ok(end_session.or(return_to))
+        Ok(if local { None } else { end_session.or(return_to) })
     }
 
     /// Learning tools only (`trace` on): sends the ID token to `url` as a bearer token — the classic

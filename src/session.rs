@@ -102,6 +102,10 @@ impl Session {
             o.push_str(",\"exp\":");
             json::write_u64(&mut o, e.max(0.0) as u64);
         }
+        if let Some(l) = self.tokens.expires_in {
+            o.push_str(",\"ei\":");
+            json::write_u64(&mut o, l.max(0.0) as u64);
+        }
         if let Some(k) = &self.dpop_key {
             push_member(&mut o, "dk", k);
         }
@@ -167,7 +171,10 @@ impl Session {
         Some(Session {
             tokens: TokenSet {
                 access_token: AccessToken::new(s("at")?),
-                expires_in: None,
+                expires_in: match v.get("ei") {
+                    None => None,
+                    Some(e) => Some(e.as_f64().filter(|e| *e >= 0.0)?),
+                },
                 refresh_token: s("rt").map(RefreshToken::new),
                 id_token: s("it"),
                 scope: s("scope"),

@@ -130,6 +130,28 @@ pub fn with_query(endpoint: &str, query: &str) -> String {
     out
 }
 
+/// Where `needle` first occurs in `hay`: bytes compared directly (the std substring searcher, and the panic
+/// formatting it links, stay out of the wasm).
+pub fn find_sub(hay: &str, needle: &str) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.as_bytes().windows(needle.len()).position(|w| w == needle.as_bytes())
+}
+
+/// `hay` with every `needle` replaced by `with`.
+pub fn replace_all(hay: &str, needle: &str, with: &str) -> String {
+    let mut out = String::with_capacity(hay.len());
+    let mut rest = hay;
+    while let Some(i) = find_sub(rest, needle) {
+        out.push_str(rest.get(..i).unwrap_or(""));
+        out.push_str(with);
+        rest = rest.get(i + needle.len()..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The origin of an absolute `http:` or `https:` URL, lower-cased scheme and host (`https://a.example:8443`).
 /// `None` for anything else, including URLs with user info.
 pub fn origin_of(url: &str) -> Option<String> {
@@ -327,6 +349,15 @@ mod tests {
         ] {
             assert_eq!(normalize_origin(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn finds_and_replaces_substrings() {
+        assert_eq!(find_sub("a{b}{b}", "{b}"), Some(1));
+        assert_eq!(find_sub("abc", "x"), None);
+        assert_eq!(find_sub("ab", "abc"), None);
+        assert_eq!(replace_all("x={a}&y={a}", "{a}", "é"), "x=é&y=é");
+        assert_eq!(replace_all("none", "{a}", "z"), "none");
     }
 
     #[test]

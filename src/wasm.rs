@@ -96,6 +96,10 @@ extern "C" {
     fn body(this: &HttpResult) -> String;
     #[wasm_bindgen(method, getter, js_name = dpopNonce)]
     fn dpop_nonce(this: &HttpResult) -> Option<String>;
+    #[wasm_bindgen(method, getter, js_name = retryAfter)]
+    fn retry_after(this: &HttpResult) -> Option<String>;
+    #[wasm_bindgen(method, getter)]
+    fn date(this: &HttpResult) -> Option<String>;
 }
 
 /// One request through `js/host.ts`. The host rejects with `'timeout'`, `'too_large'` or `'network'`, and
@@ -119,7 +123,7 @@ async fn http(host: &JsHost, method: &str, url: &str, body: Option<String>, auth
     if r.status() == 0 {
         return Err(OidcError::new(ErrorCode::RedirectRefused, "the server answered with a redirect, which a request carrying a token does not follow").with_context(url));
     }
-    Ok(HttpResponse { status: r.status(), body: r.body(), dpop_nonce: r.dpop_nonce() })
+    Ok(HttpResponse { status: r.status(), body: r.body(), dpop_nonce: r.dpop_nonce(), retry_after: r.retry_after(), date: r.date() })
 }
 
 /// Copies a Uint8Array out of JavaScript. (`Uint8Array::to_vec` asserts lengths with a formatted panic
@@ -437,6 +441,17 @@ impl Core {
         self.inner.ask_other_tabs()
     }
 
+    /// When a session without a refresh token ends (Unix seconds), for the wrapper's timer; undefined otherwise.
+    pub fn deadline(&self) -> Option<f64> {
+        self.inner.deadline()
+    }
+
+    /// Ends a session without a refresh token whose access token expired; resolves to whether it did.
+    pub fn expire(&self) -> Promise {
+        let c = self.inner.clone();
+        promise(async move { Ok(JsValue::from_bool(c.expire().await)) })
+    }
+
     /// This tab's BroadcastChannel is open (see `Client::listening`).
     pub fn listening(&self) {
         self.inner.listening()
@@ -456,10 +471,10 @@ impl Core {
 
     /// Ends the session everywhere; resolves to the URL to navigate to (the end-session endpoint, else the
     /// checked `returnTo`), or undefined.
-    pub fn logout(&self, post_logout_redirect_uri: Option<String>) -> Promise {
+    pub fn logout(&self, post_logout_redirect_uri: Option<String>, local: bool) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            let u = c.logout(post_logout_redirect_uri).await.map_err(to_js)?;
+            let u = c.logout(post_logout_redirect_uri, local).await.map_err(to_js)?;
             Ok(u.map_or(JsValue::UNDEFINED, |u| JsValue::from_str(&u)))
         })
     }

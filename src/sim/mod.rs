@@ -302,12 +302,12 @@ impl Host for SimHost {
     }
     async fn get(&self, url: &str, authorization: Option<&str>, dpop: Option<&str>) -> Result<HttpResponse> {
         let r = self.http("GET", url, None, authorization, dpop).await?;
-        Ok(HttpResponse { status: r.status, body: r.body, dpop_nonce: None })
+        Ok(HttpResponse { status: r.status, body: r.body, dpop_nonce: None, retry_after: r.retry_after, date: None })
     }
     fn prefetch(&self, _: &str) {}
     async fn post_form(&self, url: &str, body: &str, dpop: Option<&str>) -> Result<HttpResponse> {
         let r = self.http("POST", url, Some(body), None, dpop).await?;
-        Ok(HttpResponse { status: r.status, body: r.body, dpop_nonce: None })
+        Ok(HttpResponse { status: r.status, body: r.body, dpop_nonce: None, retry_after: r.retry_after, date: None })
     }
     async fn digest(&self, hash: &'static str, data: &[u8]) -> Result<Vec<u8>> {
         self.tick().await;
@@ -625,7 +625,7 @@ impl Sim {
         for (spent, issued) in delivered {
             if !known(self, &issued) {
                 let mut w = self.w.borrow_mut();
-                let lost = Response { status: 200, body: String::new(), www_authenticate: None, issued_rt: Some(issued), spent_rt: spent, revoked_grant: None };
+                let lost = Response { status: 200, body: String::new(), www_authenticate: None, issued_rt: Some(issued), spent_rt: spent, revoked_grant: None, retry_after: None };
                 w.answer_lost(&lost);
             }
         }
@@ -700,7 +700,7 @@ impl Sim {
                 w.borrow_mut().finished.push(Finished { page, what, result: r, started_at });
             }),
             "logout" => Box::pin(async move {
-                let r = c.logout(None).await.map(|u| u.map_or(Then::Nothing, Then::Navigate));
+                let r = c.logout(None, false).await.map(|u| u.map_or(Then::Nothing, Then::Navigate));
                 w.borrow_mut().finished.push(Finished { page, what, result: r, started_at });
             }),
             _ => Box::pin(async move {
@@ -1082,8 +1082,10 @@ impl Sim {
                     Done::Http(None)
                 } else if roll < faults {
                     w.pending.remove(i);
-                    w.log(format!("page {page}: {method} {url} gets 503"));
-                    Done::Http(Some(Response { status: 503, body: String::new(), www_authenticate: None, issued_rt: None, spent_rt: None, revoked_grant: None }))
+                    // A token endpoint that limits its rate says when to come back (Okta: 429 + Retry-After).
+                    let (status, retry_after) = if url.ends_with("/token") && roll % 2 == 0 { (429, Some("1".to_string())) } else { (503, None) };
+                    w.log(format!("page {page}: {method} {url} gets {status}"));
+                    Done::Http(Some(Response { status, body: String::new(), www_authenticate: None, issued_rt: None, spent_rt: None, revoked_grant: None, retry_after }))
                 } else {
                     w.op.now = w.now;
                     let a = w.op.handle(&Request { method, url: &url, body: body.as_deref(), authorization: authorization.as_deref(), dpop: dpop.as_deref() });

@@ -90,11 +90,13 @@ pub struct Response {
     pub spent_rt: Option<String>,
     /// The grant a revocation asked to end.
     pub revoked_grant: Option<usize>,
+    /// `Retry-After`, on a 429.
+    pub retry_after: Option<String>,
 }
 
 impl Response {
     fn new(status: u16, body: impl Into<String>) -> Response {
-        Response { status, body: body.into(), www_authenticate: None, issued_rt: None, spent_rt: None, revoked_grant: None }
+        Response { status, body: body.into(), www_authenticate: None, issued_rt: None, spent_rt: None, revoked_grant: None, retry_after: None }
     }
     fn oauth_error(error: &str) -> Response {
         Response::new(400, format!(r#"{{"error":"{error}"}}"#))
