@@ -1,10 +1,9 @@
-// The browser side of the core's one boundary (src/host.rs): fetch, WebCrypto, randomness, clock,
-// the sessionStorage that holds the single-use login transaction, history.replaceState, and the
-// cross-tab primitives (Web Locks, a counter in localStorage, BroadcastChannel).
-// It makes no protocol decision: the Rust core says what to fetch, which key and algorithm to verify
-// with, and what to store.
+// The browser side of the core's effects (src/machine.rs): fetch, WebCrypto, Web Locks, BroadcastChannel
+// and the keys kept in IndexedDB. js/core.ts carries each effect out through these and feeds the answer
+// back; the services the core needs at once (clock, random bytes, sessionStorage, the shared generation,
+// history.replaceState) are its imports, in js/core.ts. It makes no protocol decision: the Rust core says
+// what to fetch, which key and algorithm to verify with, and what to store.
 
-const TX_STORE = () => globalThis.sessionStorage;
 
 export interface HttpResult { status: number; body: string; dpopNonce?: string; retryAfter?: string; date?: string }
 
@@ -13,9 +12,6 @@ export interface HttpResult { status: number; body: string; dpopNonce?: string; 
 //   keys        CryptoKey objects generated non-extractable (the DPoP key pair, the sealing key)
 //   sealed      { iv, ciphertext } of a persisted session, AES-GCM under the sealing key
 const STORES = ['keys', 'sealed'];
-// The tabs' shared session generation (one number per app: issuer + client), read and written under the
-// app's Web Lock. localStorage because it is synchronous: no IndexedDB open on the login path.
-const GENERATION = 'oidc-wasm.generation.';
 
 /** The largest response body the core is given (bytes): a hostile endpoint cannot fill the wasm's memory. */
 export const MAX_BODY_BYTES = 1 << 20;
@@ -149,12 +145,6 @@ export function browserHost() {
       }
     },
 
-    now: (): number => Date.now() / 1000,
-
-    random: (out: Uint8Array): void => {
-      crypto.getRandomValues(out);
-    },
-
     /** Plain GETs started before the core asks for them (`prefetch`), by URL; each answer is used once. */
     prefetched: new Map<string, Promise<HttpResult>>(),
     prefetch(url: string): void {
@@ -181,8 +171,9 @@ export function browserHost() {
     },
 
     /** Keys imported for the core, by handle (the core keeps the handle with the JWK it came from). */
+    /** Keys imported for the core, by the handle the core gave them (it keeps the handle with the JWK). */
     keys: [] as { alg: { name: string; hash: string; namedCurve: string; saltLength: number }; key: Promise<CryptoKey>; ready?: CryptoKey }[],
-    importKey(name: string, hash: string, namedCurve: string, saltLength: number, jwk: string): number {
+    importKey(handle: number, name: string, hash: string, namedCurve: string, saltLength: number, jwk: string): void {
       const alg = { name, hash, namedCurve, saltLength };
       let key: Promise<CryptoKey>;
       try {
@@ -192,7 +183,7 @@ export function browserHost() {
       }
       const entry: (typeof this.keys)[number] = { alg, key };
       key.then((k) => { entry.ready = k; }, () => {}); // a refused key is reported by verify
-      return this.keys.push(entry) - 1;
+      this.keys[handle] = entry;
     },
     verify(handle: number, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
       try {
@@ -203,34 +194,6 @@ export function browserHost() {
         return ready ? crypto.subtle.verify(alg, ready, sig, input) : key.then((k) => crypto.subtle.verify(alg, k, sig, input));
       } catch (e) {
         return Promise.reject(e);
-      }
-    },
-
-    storageGet: (key: string): string | null => {
-      try { return TX_STORE().getItem(key); } catch { return null; }
-    },
-    storageSet: (key: string, value: string): boolean => {
-      try { TX_STORE().setItem(key, value); return true; } catch { return false; }
-    },
-    storageRemove: (key: string): void => {
-      try { TX_STORE().removeItem(key); } catch { /* nothing stored, nothing to remove */ }
-    },
-    storageKeys: (prefix: string): string[] => {
-      try { return Object.keys(TX_STORE()).filter((k) => k.startsWith(prefix)); } catch { return []; }
-    },
-
-    /** Copies `from` into `to` (a view of wasm memory of the same length). */
-    copyBytes: (from: Uint8Array, to: Uint8Array): void => {
-      try { to.set(from); } catch { /* lengths always match: the core sized `to` from `from` */ }
-    },
-
-    /** `false` when the browser refused (Safari rate-limits replaceState; a sandboxed frame may forbid it). */
-    replaceUrl: (url: string): boolean => {
-      try {
-        history.replaceState(history.state, '', url);
-        return true;
-      } catch {
-        return false;
       }
     },
 
@@ -248,22 +211,6 @@ export function browserHost() {
         }
       });
     },
-    /** The tabs' newest session generation, or (`ended`) that of the newest end of a session. */
-    sharedGeneration(name: string, ended: boolean): number {
-      try {
-        const [generation, end] = (localStorage.getItem(GENERATION + name) ?? '').split(' ');
-        return Number(ended ? end : generation) || 0;
-      } catch {
-        return 0; // storage blocked: tabs still coordinate by lock and BroadcastChannel
-      }
-    },
-    setSharedGeneration(name: string, generation: number, ended: boolean): void {
-      try {
-        const end = ended ? generation : this.sharedGeneration(name, true);
-        localStorage.setItem(GENERATION + name, `${generation} ${end}`);
-      } catch { /* as above */ }
-    },
-
     /** The public JWK of the key pair `name`; `create` (a new login) makes it when missing. A pair that is
      * gone (its session ended) is never made again under the old name: that is an error. */
     async dpopPublicJwk(name: string, create: boolean): Promise<string> {
@@ -311,6 +258,5 @@ export function browserHost() {
         this.channel?.postMessage(message);
       } catch { /* a closed channel (the page is going away): nobody to tell */ }
     },
-    sleep: (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms)),
   };
 }

@@ -2,7 +2,7 @@
 // wasm, hands the core the browser host, and turns results into objects and errors into OidcError.
 // No protocol logic lives here.
 
-import init, { Core } from '../build/wasm/oidc_wasm.js';
+import { Core, loadCore, type Module } from './core.js';
 import { browserHost, prefetchEarly } from './host.js';
 import { OidcError, toOidcError } from './errors.js';
 import { isCallbackUrl } from './callback-url.js';
@@ -152,20 +152,19 @@ export interface OidcClient {
   teaching?: Teaching;
 }
 
-let loaded: Promise<unknown> | undefined;
+/** The options that need the full module (DPoP, sealed sessions, the learning trace). */
+type Features = { dpop?: boolean; persistSession?: 'sealed' | 'none'; trace?: boolean | OidcConfig['trace'] };
+const needsFull = (f: Features) => f.dpop === true || f.persistSession === 'sealed' || (f.trace !== undefined && f.trace !== false);
 
-// The wasm sits beside this file. Vite and webpack 5 see this `new URL(..., import.meta.url)` and ship
-// the file with the app; the script-tag build defines `import.meta.url` as its own script's URL.
-function defaultWasmUrl(): URL {
-  return new URL('./oidc_wasm_bg.wasm', import.meta.url);
+// The modules sit beside this file. Vite and webpack 5 see these `new URL(..., import.meta.url)` and ship
+// both files with the app (only the one the config needs is fetched); the script-tag build defines
+// `import.meta.url` as its own script's URL.
+function defaultWasmUrl(full: boolean): URL {
+  return full ? new URL('./oidc_wasm_full_bg.wasm', import.meta.url) : new URL('./oidc_wasm_bg.wasm', import.meta.url);
 }
 
-function loadWasm(source: OidcConfig['wasm']): Promise<unknown> {
-  loaded ??= init({ module_or_path: source ?? defaultWasmUrl() }).catch((e) => {
-    loaded = undefined; // a failed fetch (offline) may succeed on the next createClient
-    throw e;
-  });
-  return loaded;
+function loadWasm(source: OidcConfig['wasm'], features: Features): Promise<Module> {
+  return loadCore(source ?? defaultWasmUrl(needsFull(features)));
 }
 
 /** `fetch`, with a failure before any answer turned into an OidcError that names the URL and the usual
@@ -206,13 +205,15 @@ function discoveryUrlHint(issuer: unknown, metadata?: Record<string, unknown>): 
 }
 
 /** Starts loading the core now — the wasm download and compilation, and the provider's discovery document
- * when `issuer` is given — so that a later `createClient` finds them under way or done. Call it first thing
+ * when `issuer` is given — so that a later `createClient` finds them under way or done. Give the same
+ * `dpop`, `persistSession` and `trace` as the config (`trace: true` is enough here): they need the full
+ * module. Call it first thing
  * in the app's entry module, before the framework renders. Idempotent; never throws (a failure surfaces in
  * `createClient`, which tries again). */
-export function preload(options: { issuer?: string; metadata?: Record<string, unknown>; wasm?: OidcConfig['wasm'] } = {}): void {
+export function preload(options: { issuer?: string; metadata?: Record<string, unknown>; wasm?: OidcConfig['wasm'] } & Features = {}): void {
   const discovery = discoveryUrlHint(options.issuer, options.metadata);
   if (discovery) prefetchEarly(discovery);
-  loadWasm(options.wasm).catch(() => {});
+  loadWasm(options.wasm, options).catch(() => {});
 }
 
 /** How long a new tab waits for an open tab of the same app to hand its session over. */
@@ -233,15 +234,15 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
   const locks = globalThis.navigator?.locks;
   const canShare = typeof BroadcastChannel !== 'undefined';
   const held = locks && canShare ? locks.query().catch(() => undefined) : undefined;
-  await call(loadWasm(wasm));
+  const module = await call(loadWasm(wasm, config));
   if (trace) host.onTrace = (step) => trace(JSON.parse(step) as TraceStep);
   let core: Core;
   try {
-    core = new Core(JSON.stringify({ ...settings, trace: !!trace, appOrigin: location.origin }), host as never);
+    core = new Core(module, JSON.stringify({ ...settings, trace: !!trace, appOrigin: location.origin }), host);
   } catch (e) {
     throw toOidcError(e);
   }
-  await call(core.discover());
+  await call(core.call('discover'));
 
   const handlers: { [E in keyof OidcEvents]: Set<OidcEvents[E]> } = {
     userChanged: new Set(), tokensRefreshed: new Set(), sessionEnded: new Set(), error: new Set(),
@@ -256,48 +257,47 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     }
   };
   const getUser = (): User | null => {
-    const claims = core.user();
-    return claims === undefined ? null : (JSON.parse(claims) as User);
+    return core.query('user') as User | null;
   };
-  let reported = core.generation(); // the newest session generation an event was emitted for
+  let reported: number = core.query('generation'); // the newest session generation an event was emitted for
   // A session without a refresh token ends when its access token does, in every tab: a timer asks the core
   // to end it then (the core decides; timers are throttled in background tabs, so calls check too).
   let expiry: ReturnType<typeof setTimeout> | undefined;
   const armExpiry = () => {
     clearTimeout(expiry);
-    const deadline = core.deadline();
-    if (deadline !== undefined) expiry = setTimeout(() => { track(core.expire()).catch(() => {}); }, Math.max(0, deadline * 1000 - Date.now()) + 50);
+    const deadline: number | null = core.query('deadline');
+    if (deadline !== null) expiry = setTimeout(() => { track(core.call('expire')).catch(() => {}); }, Math.max(0, deadline * 1000 - Date.now()) + 50);
   };
   // Runs a core call; afterwards reports what changed: a session that ended, an absorbed failure.
   async function track<T>(p: Promise<T>): Promise<T> {
-    const before = core.isAuthenticated();
+    const before: boolean = core.query('authenticated');
     try {
       return await call(p);
     } finally {
       armExpiry();
-      const absorbed = core.takeBackgroundError();
-      if (absorbed !== undefined) emit('error', toOidcError(absorbed));
-      const after = core.isAuthenticated();
+      const absorbed = core.query('backgroundError');
+      if (absorbed !== null) emit('error', toOidcError(absorbed));
+      const after: boolean = core.query('authenticated');
       if (before && !after) {
         emit('sessionEnded');
         emit('userChanged', null);
-      } else if (before && after && core.generation() > reported) {
+      } else if (before && after && core.query('generation') > reported) {
         emit('tokensRefreshed'); // a refresh made here (refresh(), fetchWithToken, getUserInfo): once per refresh
       }
-      reported = Math.max(reported, core.generation());
+      reported = Math.max(reported, core.query('generation'));
     }
   }
 
   // Tabs of the same app share one session, memory to memory.
-  const name = core.coordinationName();
+  const name: string = core.query('name');
   let handedOver: (() => void) | undefined;
   if (canShare) {
     const channel = new BroadcastChannel(name);
     host.channel = channel;
     channel.onmessage = (e: MessageEvent) => {
       if (typeof e.data !== 'string') return;
-      const change = core.onMessage(e.data);
-      reported = Math.max(reported, core.generation());
+      const change = core.message(e.data);
+      reported = Math.max(reported, core.query('generation'));
       switch (change) {
         case 'signedIn': emit('userChanged', getUser()); handedOver?.(); break;
         case 'refreshed': emit('tokensRefreshed'); break;
@@ -305,7 +305,7 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
       }
       armExpiry();
     };
-    core.listening();
+    core.call('listening');
   }
   // Each live tab holds a shared "present" lock; a new tab asks for the session only if one exists.
   if (locks && host.channel) {
@@ -315,53 +315,52 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
       await new Promise<void>((done) => {
         handedOver = done;
         setTimeout(done, HANDOFF_WAIT_MS);
-        core.askOtherTabs();
+        core.call('ask');
       });
       handedOver = undefined;
     }
   }
-  core.joined();
+  core.call('joined');
   // A sealed session survives the reload: unseal it and refresh — not on a callback page, where a new login
   // is being completed (a redirect URI that is the app's main page is one only with a response in its URL).
-  if (config.persistSession === 'sealed' && !core.isAuthenticated() && !isCallbackUrl(config.redirectUri, location.href)) {
+  if (config.persistSession === 'sealed' && !core.query('authenticated') && !isCallbackUrl(config.redirectUri, location.href)) {
     // The events wait one task, so that handlers the app registers right after `await createClient()`
     // hear them.
     try {
-      if (await call(core.restore())) setTimeout(() => emit('userChanged', getUser()));
+      if (await call(core.call('restore'))) setTimeout(() => emit('userChanged', getUser()));
     } catch (e) {
       const err = toOidcError(e); // signed out, as without persistence; the app can login()
       setTimeout(() => emit('error', err));
     }
-    reported = core.generation();
+    reported = core.query('generation');
   }
   armExpiry();
 
   return {
     async login(options: LoginOptions = {}) {
-      const url: string = await call(core.login(JSON.stringify(options)));
+      const url: string = await call(core.call('login', options));
       location.assign(url);
     },
     async handleCallback() {
-      const text: string = await track(core.handleCallback(location.href));
-      const result = JSON.parse(text) as CallbackResult;
+      const result: CallbackResult = await track(core.call('callback', { url: location.href }));
       emit('userChanged', result.user);
       return result;
     },
     getUser,
-    isAuthenticated: () => core.isAuthenticated(),
+    isAuthenticated: () => core.query('authenticated') as boolean,
     async getUserInfo() {
-      return JSON.parse(await track(core.userInfo())) as Record<string, unknown>;
+      return await track(core.call('userinfo')) as Record<string, unknown>;
     },
 
     async fetchWithToken(input: RequestInfo | URL, init?: RequestInit) {
       const request = new Request(input, init);
       // A valid Bearer token (or a URL off the API origins) comes back at once; a refresh or a DPoP proof
       // is awaited.
-      const ready: string | null | undefined = core.authorizationNow(request.url);
-      const headers: [string, string?] | undefined = ready === null
-        ? await track(core.authorization(request.url, request.method))
-        : ready === undefined ? undefined : [ready];
-      if (headers === undefined) return fetchOrFail(request);
+      const ready: string | false | null = core.query('authorizationNow', request.url);
+      const headers: [string, string?] | null = ready === null
+        ? await track(core.call('authorization', { url: request.url, method: request.method }))
+        : ready === false ? null : [ready];
+      if (headers === null) return fetchOrFail(request);
       // A request carrying the token never follows a redirect: the browser drops Authorization on a redirect
       // to another origin only in recent versions, and keeps a DPoP header always. ('error' stays 'error'.)
       const first = new Request(request, { redirect: request.redirect === 'error' ? 'error' : 'manual' });
@@ -378,30 +377,30 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
             'the API answered with a redirect, which a request carrying the access token does not follow (it could take the token to another origin): call the final URL', undefined, undefined, r.url);
         }
         const nonce = proof !== undefined ? res.headers.get('dpop-nonce') : null;
-        if (nonce !== null && res.status !== 401) core.rememberDpopNonce(r.url, nonce); // RFC 9449 §9
+        if (nonce !== null && res.status !== 401) core.query('rememberNonce', `${r.url}\n${nonce}`); // RFC 9449 §9
         return res;
       };
       const res = await send(first, headers);
       if (res.status !== 401) return res;
-      const retry: boolean = await track(core.afterUnauthorized(first.url, headers[0],
-        res.headers.get('www-authenticate') ?? '', res.headers.get('dpop-nonce') ?? undefined));
+      const retry: boolean = await track(core.call('after401', { url: first.url, used: headers[0],
+        www: res.headers.get('www-authenticate') ?? '', nonce: res.headers.get('dpop-nonce') ?? undefined }));
       if (!retry) return res;
       if (!spare) {
         throw new OidcError('request_not_replayable',
           'the API refused the access token and the request body was a stream that cannot be sent again; the tokens were refreshed, so send the request again');
       }
-      const again: [string, string?] | undefined = await track(core.authorization(spare.url, spare.method));
-      return again === undefined ? fetchOrFail(spare) : send(spare, again);
+      const again: [string, string?] | null = await track(core.call('authorization', { url: spare.url, method: spare.method }));
+      return again === null ? fetchOrFail(spare) : send(spare, again);
     },
 
     async refresh() {
-      await track(core.refresh());
+      await track(core.call('refresh'));
     },
 
     async logout(options: LogoutOptions = {}) {
       // The core checks returnTo and says where to go: the end-session endpoint, or the checked returnTo.
-      const url: string | undefined = await track(core.logout(options.returnTo ?? undefined, options.local === true));
-      if (url !== undefined) location.assign(url);
+      const url: string | null = await track(core.call('logout', { returnTo: options.returnTo, local: options.local === true }));
+      if (url !== null) location.assign(url);
     },
 
     on(event, handler) {
@@ -410,7 +409,7 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     },
     teaching: trace && {
       async callApiWithIdToken(url: string) {
-        const [status, body] = await call(core.callApiWithIdToken(new URL(url, location.href).href)) as [number, string];
+        const [status, body] = await call(core.call('idtoken', { url: new URL(url, location.href).href })) as [number, string];
         return { status, body };
       },
     },

@@ -1,5 +1,5 @@
-// Builds the SDK into dist/: the Rust core to wasm (cargo, wasm-bindgen, wasm-opt), the TypeScript
-// wrapper bundled with the wasm-bindgen glue (esbuild) as an ES module and as a script-tag build, the
+// Builds the SDK into dist/: the Rust core to wasm (cargo, wasm-opt), the TypeScript wrapper and its
+// hand-written glue (esbuild) as an ES module and as a script-tag build, the
 // React and Vue entry points, the type declarations (tsc), and prints the size of what ships.
 // Run through `npm run build` (which runs scripts/setup.sh first).
 import { execFileSync } from 'node:child_process';
@@ -13,13 +13,28 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 const esbuild = (args) => run(bin('esbuild'), ['--bundle', '--minify', '--target=es2020', '--legal-comments=none', '--log-level=warning', ...args]);
 
-run('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '--lib']);
-rmSync(join(root, 'build/wasm'), { recursive: true, force: true });
-run('wasm-bindgen', ['target/wasm32-unknown-unknown/release/oidc_wasm.wasm', '--out-dir', 'build/wasm', '--target', 'web']);
-
+// Two modules, with raw exports and imports (no wasm-bindgen: js/core.ts is their glue): the default one,
+// and the full one with DPoP, sealed sessions and the learning trace (cargo feature `full`), which
+// js/core.ts loads only when the config asks for one of them. Both are built with the standard library
+// compiled for size and `panic = immediate-abort`: a panic traps at once, so none of core's formatting
+// machinery is linked (scripts/check-size.mjs fails the build if a formatting symbol appears). This uses
+// `-Zbuild-std`, an unstable cargo flag, through RUSTC_BOOTSTRAP on the stable toolchain (and the
+// rust-src component, which scripts/setup.sh adds).
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 mkdirSync(join(root, 'dist'));
-run(bin('wasm-opt'), ['-Oz', 'build/wasm/oidc_wasm_bg.wasm', '-o', 'dist/oidc_wasm_bg.wasm']);
+mkdirSync(join(root, 'build/wasm'), { recursive: true });
+for (const [features, out] of [[[], 'oidc_wasm_bg.wasm'], [['--features', 'full'], 'oidc_wasm_full_bg.wasm']]) {
+  execFileSync('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '--lib', ...features,
+    '-Zbuild-std=core,alloc', '--target-dir', 'target/size'], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, RUSTC_BOOTSTRAP: '1', RUSTFLAGS: `${process.env.RUSTFLAGS ?? ''} -Zunstable-options -Cpanic=immediate-abort`.trim() },
+  });
+  const built = 'target/size/wasm32-unknown-unknown/release/oidc_wasm.wasm';
+  // Kept for the size report (bench/wasm-sizes.py reads the names section of the unoptimised module).
+  execFileSync('cp', [built, `build/wasm/${out}`], { cwd: root });
+  run(bin('wasm-opt'), ['-Oz', built, '-o', `dist/${out}`]);
+}
 
 // ES module for bundlers and <script type="module">.
 esbuild(['js/index.ts', '--format=esm', '--outfile=dist/index.js']);
@@ -35,7 +50,7 @@ for (const [entry, out] of [['js/react.ts', 'dist/react.js'], ['js/vue.ts', 'dis
 }
 run(bin('tsc'), ['-p', 'tsconfig.json']);
 
-const sizes = ['dist/index.js', 'dist/oidc_wasm_bg.wasm'].map((f) => {
+const sizes = ['dist/index.js', 'dist/oidc_wasm_bg.wasm', 'dist/oidc_wasm_full_bg.wasm'].map((f) => {
   const buf = readFileSync(join(root, f));
   return {
     file: f,
@@ -44,8 +59,8 @@ const sizes = ['dist/index.js', 'dist/oidc_wasm_bg.wasm'].map((f) => {
     brotli: brotliCompressSync(buf, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
   };
 });
-const total = sizes.reduce((t, s) => ({ raw: t.raw + s.raw, gzip: t.gzip + s.gzip, brotli: t.brotli + s.brotli }), { raw: 0, gzip: 0, brotli: 0 });
+const sum = (list) => list.reduce((t, s) => ({ raw: t.raw + s.raw, gzip: t.gzip + s.gzip, brotli: t.brotli + s.brotli }), { raw: 0, gzip: 0, brotli: 0 });
 console.log('\nbuilt dist/:');
-for (const s of [...sizes, { file: 'total (JS + wasm)', ...total }]) {
+for (const s of [...sizes, { file: 'default (JS + wasm)', ...sum([sizes[0], sizes[1]]) }, { file: 'full (JS + full wasm)', ...sum([sizes[0], sizes[2]]) }]) {
   console.log(`  ${s.file.padEnd(24)} ${String(s.raw).padStart(7)} B raw  ${String(s.gzip).padStart(6)} B gzip -9  ${String(s.brotli).padStart(6)} B brotli`);
 }

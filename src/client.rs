@@ -81,6 +81,7 @@ pub struct Client<H: Host> {
     /// 'error' event; taken by the wrapper.
     pub(crate) background_error: RefCell<Option<crate::error::OidcError>>,
     /// The canonical public JWK of the last DPoP key pair used, with its id (see `dpop.rs`).
+    #[cfg_attr(not(feature = "dpop"), allow(dead_code))]
     pub(crate) dpop_jwk: RefCell<Option<(Option<String>, String)>>,
     /// The last `DPoP-Nonce` per server origin.
     pub(crate) dpop_nonces: RefCell<Vec<(String, String)>>,
@@ -197,8 +198,11 @@ impl<H: Host> Client<H> {
         // DPoP: a fresh key pair for each login, so sessions cannot be linked by their key (RFC 9449 §11.2 on
         // key reuse). It lives only in the login transaction until its callback completes: the session
         // signed in now keeps signing with its own key.
-        let dpop_key = if self.config.dpop { Some(self.random_value()) } else { None };
-        let dpop_jkt = if self.config.dpop { Some(self.dpop_jkt(dpop_key.as_deref()).await?) } else { None };
+        let dpop_key = if self.config.dpop() { Some(self.random_value()) } else { None };
+        #[cfg(feature = "dpop")]
+        let dpop_jkt = if self.config.dpop() { Some(self.dpop_jkt(dpop_key.as_deref()).await?) } else { None };
+        #[cfg(not(feature = "dpop"))]
+        let dpop_jkt: Option<String> = None;
         let url = build_authorization_url(
             &self.config,
             &meta,
@@ -218,7 +222,7 @@ impl<H: Host> Client<H> {
         if !self.host.storage_set(&storage_key(&tx.state), &tx.to_json()) {
             return fail(StorageUnavailable, "sessionStorage refused the login transaction; the login could not complete");
         }
-        if self.config.trace {
+        if self.config.trace() {
             self.trace(
                 &TraceStep::new("authorization_request")
                     .str("endpoint", &meta.authorization_endpoint)
@@ -267,7 +271,7 @@ impl<H: Host> Client<H> {
             self.host.prefetch(&meta.jwks_uri);
             self.jwks_prefetched.set(true);
         }
-        if self.config.trace {
+        if self.config.trace() {
             let mut p = String::from("{\"code\":");
             crate::json::write_str(&mut p, &trace::truncated(code.as_str()));
             p.push_str(",\"state\":");
@@ -282,10 +286,10 @@ impl<H: Host> Client<H> {
         let body = crate::token::code_exchange_body(&self.config, &code, &tx.code_verifier);
         // The code is bound to the login's key pair (dpop_jkt), not to the session this tab may hold.
         let (status, answer) = self.token_request(&meta, &body, tx.dpop_key.as_deref()).await?;
-        let tokens = crate::token::process_token_response(status, &answer, self.config.dpop)?;
-        if self.config.trace {
+        let tokens = crate::token::process_token_response(status, &answer, self.config.dpop())?;
+        if self.config.trace() {
             let mut t = TraceStep::new("token_response")
-                .str("token_type", if self.config.dpop { "DPoP" } else { "Bearer" })
+                .str("token_type", if self.config.dpop() { "DPoP" } else { "Bearer" })
                 .secret("access_token", tokens.access_token.as_str());
             if let Some(e) = tokens.expires_in {
                 t = t.num("expires_in", e as u64);
@@ -390,7 +394,7 @@ impl<H: Host> Client<H> {
                 self.not_before.set(now + wait);
             }
             let new_nonce = res.dpop_nonce.as_deref().is_some_and(|n| self.remember_dpop_nonce(&meta.token_endpoint, n));
-            let asks_nonce = || crate::token::process_token_response(res.status, &res.body, self.config.dpop).err().is_some_and(|e| e.oauth_error.as_deref() == Some("use_dpop_nonce"));
+            let asks_nonce = || crate::token::process_token_response(res.status, &res.body, self.config.dpop()).err().is_some_and(|e| e.oauth_error.as_deref() == Some("use_dpop_nonce"));
             if !retried && new_nonce && asks_nonce() {
                 retried = true;
                 continue;
@@ -498,7 +502,7 @@ impl<H: Host> Client<H> {
             }
             Some(_) => return fail(AtHashMismatch, "at_hash is not a string"),
         }
-        if self.config.trace {
+        if self.config.trace() {
             let checks = trace::id_token_checks(
                 jws.alg.name(),
                 kid,

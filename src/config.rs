@@ -27,13 +27,13 @@ pub struct Config {
     /// Origins (normalised by `url::origin_of`) that may receive the access token. Default: the app's own.
     pub api_origins: Vec<String>,
     pub refresh_margin: f64,
-    /// RFC 9449: bind the tokens to a non-extractable key.
-    pub dpop: bool,
+    /// RFC 9449: bind the tokens to a non-extractable key (`dpop()`).
+    dpop: bool,
     /// `persistSession: 'sealed'`: keep the refresh token across reloads, encrypted under a
-    /// non-extractable key.
-    pub persist_sealed: bool,
-    /// Report each step to the app's `trace` callback (learning tools), tokens truncated.
-    pub trace: bool,
+    /// non-extractable key (`sealed()`).
+    persist_sealed: bool,
+    /// Report each step to the app's `trace` callback (learning tools), tokens truncated (`trace()`).
+    trace: bool,
     /// The page's origin (`location.origin`, set by the wrapper): where `logout({ returnTo: '/path' })` goes.
     pub app_origin: Option<String>,
     /// Refuse a login whose ID token's `acr` is not one of the `acr_values` it asked for.
@@ -66,7 +66,20 @@ fn check_logout_url(u: &str) -> bool {
     true
 }
 
+/// The optional features live in the full module only (cargo features `dpop`, `sealed`, `trace`; `full` is
+/// all three): the default module has none of their code. Each accessor is `false` where its feature is
+/// not built, so the code behind it is left out.
 impl Config {
+    pub fn dpop(&self) -> bool {
+        cfg!(feature = "dpop") && self.dpop
+    }
+    pub fn sealed(&self) -> bool {
+        cfg!(feature = "sealed") && self.persist_sealed
+    }
+    pub fn trace(&self) -> bool {
+        cfg!(feature = "trace") && self.trace
+    }
+
     pub fn from_json(text: &str) -> Result<Config> {
         let v = Json::parse_object(text, InvalidConfig)?;
         let req = |name: &'static str, detail: &'static str| -> Result<String> {
@@ -132,6 +145,10 @@ impl Config {
             _ => return fail(InvalidConfig, "`persistSession` must be 'sealed' or 'none'"),
         };
         let trace = matches!(v.get("trace"), Some(Json::Bool(true)));
+        // The module must have the features the config asks for (js/core.ts loads the full one for them).
+        if (dpop && !cfg!(feature = "dpop")) || (persist_sealed && !cfg!(feature = "sealed")) || (trace && !cfg!(feature = "trace")) {
+            return fail(InvalidConfig, "dpop, persistSession: 'sealed' and trace need the full module (oidc_wasm_full_bg.wasm)");
+        }
         let metadata = match v.get("metadata") {
             None | Some(Json::Null) => None,
             Some(m @ Json::Obj(_)) => Some(m.clone()),

@@ -70,6 +70,7 @@ pub fn proof_signing_input(jwk: &str, htm: &str, htu: &str, iat: u64, jti: &str,
 impl<H: Host> Client<H> {
     /// The host's name for the key pair `id` (a login's, a session's): `<app>|dpop|<id>` (`<app>|dpop` for a
     /// session sealed before key ids existed).
+    #[cfg(feature = "dpop")]
     fn dpop_key_name(&self, id: Option<&str>) -> String {
         let mut n = self.coordination_name();
         n.push_str("|dpop");
@@ -83,19 +84,22 @@ impl<H: Host> Client<H> {
     /// At the end of a session: deletes its key pair from the browser (every tab shares the store), so the
     /// next login starts with a new one.
     pub(crate) async fn forget_dpop_key(&self, id: Option<&str>) {
-        if !self.config.dpop {
-            return;
+        #[cfg(feature = "dpop")]
+        if self.config.dpop() {
+            if self.dpop_jwk.get_ref().as_ref().is_some_and(|(k, _)| k.as_deref() == id) {
+                *self.dpop_jwk.get_mut_ref() = None;
+            }
+            if id.is_some() {
+                self.host.dpop_forget(&self.dpop_key_name(id)).await;
+            }
         }
-        if self.dpop_jwk.get_ref().as_ref().is_some_and(|(k, _)| k.as_deref() == id) {
-            *self.dpop_jwk.get_mut_ref() = None;
-        }
-        if id.is_some() {
-            self.host.dpop_forget(&self.dpop_key_name(id)).await;
-        }
+        #[cfg(not(feature = "dpop"))]
+        let _ = id;
     }
 
     /// The canonical public JWK of the key pair `id` (made now when `create`: a new login); the last one
     /// is cached.
+    #[cfg(feature = "dpop")]
     pub(crate) async fn dpop_jwk(&self, id: Option<&str>, create: bool) -> Result<String> {
         if let Some((k, j)) = self.dpop_jwk.get_ref().as_ref() {
             if k.as_deref() == id {
@@ -109,6 +113,7 @@ impl<H: Host> Client<H> {
     }
 
     /// `dpop_jkt` for the authorization request (§10): binds the authorization code to the new key pair `id`.
+    #[cfg(feature = "dpop")]
     pub(crate) async fn dpop_jkt(&self, id: Option<&str>) -> Result<String> {
         let jwk = self.dpop_jwk(id, true).await?;
         Ok(b64url::encode(&self.host.digest("SHA-256", jwk.as_bytes()).await?))
@@ -117,7 +122,18 @@ impl<H: Host> Client<H> {
     /// A DPoP proof made with the key pair `key` (the session's, or the login's for its code exchange) for
     /// `htm` on `request_url`; with the access token's hash when calling a resource. `None` when DPoP is off.
     pub(crate) async fn dpop_proof(&self, key: Option<&str>, htm: &str, request_url: &str, access_token: Option<&AccessToken>) -> Result<Option<String>> {
-        if !self.config.dpop {
+        #[cfg(not(feature = "dpop"))]
+        {
+            let _ = (key, htm, request_url, access_token);
+            Ok(None)
+        }
+        #[cfg(feature = "dpop")]
+        self.dpop_proof_with(key, htm, request_url, access_token).await
+    }
+
+    #[cfg(feature = "dpop")]
+    async fn dpop_proof_with(&self, key: Option<&str>, htm: &str, request_url: &str, access_token: Option<&AccessToken>) -> Result<Option<String>> {
+        if !self.config.dpop() {
             return Ok(None);
         }
         let jwk = self.dpop_jwk(key, false).await?;
@@ -136,6 +152,7 @@ impl<H: Host> Client<H> {
     }
 
     /// The last nonce the server at `url`'s origin gave (§8 for the provider, §9 for resource servers).
+    #[cfg(feature = "dpop")]
     fn dpop_nonce(&self, request_url: &str) -> Option<String> {
         let origin = url::origin_of(request_url)?;
         self.dpop_nonces.get_ref().iter().find(|(o, _)| *o == origin).map(|(_, n)| n.clone())
@@ -143,6 +160,9 @@ impl<H: Host> Client<H> {
 
     /// Remembers a `DPoP-Nonce` response header; returns whether it is new.
     pub fn remember_dpop_nonce(&self, request_url: &str, nonce: &str) -> bool {
+        if !cfg!(feature = "dpop") {
+            return false;
+        }
         let Some(origin) = url::origin_of(request_url) else { return false };
         if nonce.is_empty() || nonce.len() > 512 {
             return false;

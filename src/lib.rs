@@ -41,6 +41,7 @@ pub mod json;
 pub mod jwks;
 pub mod jws;
 pub mod logout;
+pub mod machine;
 pub mod pkce;
 pub mod refresh;
 pub mod session;

@@ -94,11 +94,13 @@ impl<H: Host> Client<H> {
         self.failures.set(0);
         self.retry_after.set(0.0);
         let generation = self.next_generation(false);
+        #[cfg_attr(not(feature = "sealed"), allow(unused_variables))]
         let (message, sealed) = match self.session.get_ref().as_ref() {
-            Some(s) => (Message::session(generation, s), if self.config.persist_sealed { s.to_sealed_json(generation) } else { None }),
+            Some(s) => (Message::session(generation, s), if self.config.sealed() { s.to_sealed_json(generation) } else { None }),
             None => return,
         };
         self.host.broadcast(&message);
+        #[cfg(feature = "sealed")]
         if let Some(sealed) = sealed {
             // A seal that fails must not leave an older (spent) refresh token stored: clear it. The next
             // reload then starts signed out.
@@ -114,12 +116,14 @@ impl<H: Host> Client<H> {
         *self.session.get_mut_ref() = None;
         let generation = self.next_generation(true);
         self.host.broadcast(&Message::ended(generation));
-        if self.config.persist_sealed {
+        #[cfg(feature = "sealed")]
+        if self.config.sealed() {
             self.host.unseal_clear(&self.seal_name()).await;
         }
         self.forget_dpop_key(dpop_key.as_deref()).await;
     }
 
+    #[cfg(feature = "sealed")]
     fn seal_name(&self) -> String {
         let mut n = self.coordination_name();
         n.push_str("|session");
@@ -160,7 +164,15 @@ impl<H: Host> Client<H> {
     /// lock, so the seal read is the newest). Resolves to whether a session was restored. A refused token
     /// clears the seal (no loop).
     pub async fn restore(&self) -> Result<bool> {
-        if !self.config.persist_sealed || self.session.get_ref().is_some() {
+        #[cfg(not(feature = "sealed"))]
+        return Ok(false);
+        #[cfg(feature = "sealed")]
+        self.restore_sealed().await
+    }
+
+    #[cfg(feature = "sealed")]
+    async fn restore_sealed(&self) -> Result<bool> {
+        if !self.config.sealed() || self.session.get_ref().is_some() {
             return Ok(false);
         }
         let name = self.coordination_name();
@@ -231,7 +243,7 @@ impl<H: Host> Client<H> {
         // No answer (offline, reset): the refresh token may or may not have been spent; nothing to do but
         // keep the session and try again later.
         let (status, body) = self.token_request(&meta, &refresh_body(&self.config, &refresh_token), dpop_key.as_deref()).await?;
-        let tokens = match crate::token::process_token_response(status, &body, self.config.dpop) {
+        let tokens = match crate::token::process_token_response(status, &body, self.config.dpop()) {
             Ok(t) => t,
             Err(e) if (200..300).contains(&status) => {
                 // A success the SDK cannot use: the provider has acted on the refresh token all the same, so it
@@ -251,7 +263,7 @@ impl<H: Host> Client<H> {
             }
             Err(e) => return Err(e),
         };
-        if self.config.trace {
+        if self.config.trace() {
             let new = tokens.refresh_token.as_ref().unwrap_or(&refresh_token);
             self.trace(
                 &TraceStep::new("refresh")
@@ -407,7 +419,7 @@ impl<H: Host> Client<H> {
         if !bearer::origin_allowed(url, &self.config.api_origins) {
             return Some(None);
         }
-        if self.config.dpop {
+        if self.config.dpop() {
             return None; // a proof is signed per request, by WebCrypto
         }
         let session = self.session.get_ref();
@@ -429,7 +441,7 @@ impl<H: Host> Client<H> {
         let current: Option<(AccessToken, Option<String>)> = self.session.get_ref().as_ref().map(|s| (s.tokens.access_token.clone(), s.dpop_key.clone()));
         let Some((token, key)) = current else { return fail(NotSignedIn, "no user is signed in") };
         let proof = self.dpop_proof(key.as_deref(), method, url, Some(&token)).await?;
-        Ok(Some((bearer::authorization_header(&token, self.config.dpop), proof)))
+        Ok(Some((bearer::authorization_header(&token, self.config.dpop()), proof)))
     }
 
     /// After a 401: whether to retry the request once. For `error="invalid_token"` (RFC 6750 §3.1): if
@@ -437,13 +449,13 @@ impl<H: Host> Client<H> {
     /// first. For a resource server's `use_dpop_nonce` with a new `DPoP-Nonce` (RFC 9449 §9): retry with
     /// the nonce.
     pub async fn after_unauthorized(&self, url: &str, used_header: &str, www_authenticate: &str, dpop_nonce: Option<&str>) -> Result<bool> {
-        if self.config.dpop && bearer::challenge_error_is(www_authenticate, "use_dpop_nonce") {
+        if self.config.dpop() && bearer::challenge_error_is(www_authenticate, "use_dpop_nonce") {
             return Ok(dpop_nonce.is_some_and(|n| self.remember_dpop_nonce(url, n)));
         }
         if !bearer::is_invalid_token_challenge(www_authenticate) {
             return Ok(false);
         }
-        let dpop = self.config.dpop;
+        let dpop = self.config.dpop();
         let current = self.session.get_ref().as_ref().map(|s| bearer::authorization_header(&s.tokens.access_token, dpop));
         match current {
             None => fail(NotSignedIn, "no user is signed in"),
@@ -539,8 +551,10 @@ impl<H: Host> Client<H> {
             .under_lock(async {
                 // The newest session, wherever it was made (never a refresh token another tab has spent).
                 let _ = self.await_newest(&name, asked_at).await;
+                #[allow(unused_mut)]
                 let mut ended = self.session.get_mut_ref().take();
-                if ended.is_none() && self.config.persist_sealed {
+                #[cfg(feature = "sealed")]
+                if ended.is_none() && self.config.sealed() {
                     // Signed out here (a restore that failed offline) with a session still sealed: its refresh
                     // token is revoked too.
                     ended = self.host.unseal(&self.seal_name()).await.and_then(|t| Session::from_sealed_json(&t)).map(|(s, _)| s);
@@ -572,7 +586,7 @@ impl<H: Host> Client<H> {
             (Some(_), None, Some(ep)) => Some(end_session_url(ep, &self.config, hint, back.as_deref())),
             _ => None,
         };
-        if self.config.trace {
+        if self.config.trace() {
             self.trace(&TraceStep::new("logout").bool("revoked", revoked).bool("end_session", end_session.is_some()).finish());
         }
         self.check_trace()?;
@@ -583,7 +597,7 @@ impl<H: Host> Client<H> {
     /// mistake — so the page can show the API refusing it, without the raw token reaching JavaScript.
     /// Resolves to the API's status and body.
     pub async fn call_api_with_id_token(&self, url: &str) -> Result<(u16, String)> {
-        if !self.config.trace || !bearer::origin_allowed(url, &self.config.api_origins) {
+        if !self.config.trace() || !bearer::origin_allowed(url, &self.config.api_origins) {
             return fail(InvalidConfig, "only with trace on, and only to an apiOrigins URL");
         }
         let id_token = self.session.get_ref().as_ref().and_then(|s| s.tokens.id_token.clone());

@@ -41,7 +41,7 @@ impl<H: Host> Client<H> {
             Some(s) => (s.tokens.access_token.clone(), s.sub().unwrap_or("").to_string(), s.dpop_key.clone()),
             None => return fail(NotSignedIn, "no user is signed in"),
         };
-        let auth = bearer::authorization_header(&token, self.config.dpop);
+        let auth = bearer::authorization_header(&token, self.config.dpop());
         let mut retried = false;
         loop {
             let proof = self.dpop_proof(key.as_deref(), "GET", &endpoint, Some(&token)).await?;

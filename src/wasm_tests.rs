@@ -26,7 +26,7 @@ use crate::host::Host;
 use crate::json::Json;
 use crate::pkce::RANDOM_BYTES;
 use crate::types::{AccessToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier};
-use crate::wasm::JsHost;
+use test_host::JsHost;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -400,5 +400,120 @@ async fn ed25519_flipped_signature_byte_is_signature_invalid() {
         let t = token(&k, alg, "ed").await;
         s.accepts(&t).await;
         s.rejects(&flip_signature_byte(&t), SignatureInvalid).await;
+    }
+}
+
+// ---- The real browser host (js/host.ts), bound for these tests --------------------------------------
+//
+// The shipped module reaches js/host.ts through its effect interpreter (js/core.ts); these tests call the
+// host's WebCrypto and fetch functions directly from a `Host` bound with wasm-bindgen (a dev-dependency:
+// nothing of it is in the shipped module).
+mod test_host {
+    use js_sys::Promise;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+
+    use crate::alg::WebCryptoParams;
+    use crate::error::{ErrorCode, OidcError, Result};
+    use crate::host::{Host, HttpResponse};
+
+    #[wasm_bindgen]
+    extern "C" {
+        pub type JsHost;
+        #[wasm_bindgen(method)]
+        fn now(this: &JsHost) -> f64;
+        #[wasm_bindgen(method)]
+        fn http(this: &JsHost, method: &str, url: &str, body: Option<String>, authorization: Option<String>, dpop: Option<String>) -> Promise;
+        #[wasm_bindgen(method)]
+        fn digest(this: &JsHost, hash: &str, data: &[u8]) -> Promise;
+        #[wasm_bindgen(method, js_name = importKey)]
+        fn import_key(this: &JsHost, handle: u32, name: &str, hash: &str, curve: &str, salt: u32, jwk: &str);
+        #[wasm_bindgen(method)]
+        fn verify(this: &JsHost, key: u32, data: &[u8], sig: &[u8]) -> Promise;
+        #[wasm_bindgen(method, js_name = nextKey)]
+        fn next_key(this: &JsHost) -> u32;
+
+        type HttpResult;
+        #[wasm_bindgen(method, getter)]
+        fn status(this: &HttpResult) -> u16;
+        #[wasm_bindgen(method, getter)]
+        fn body(this: &HttpResult) -> String;
+    }
+
+    fn crypto_error(_: JsValue) -> OidcError {
+        OidcError::new(ErrorCode::CryptoUnavailable, "WebCrypto refused the key or the algorithm")
+    }
+
+    impl Host for JsHost {
+        fn now(&self) -> f64 {
+            JsHost::now(self)
+        }
+        fn random32(&self) -> [u8; 32] {
+            [7; 32]
+        }
+        async fn get(&self, url: &str, authorization: Option<&str>, dpop: Option<&str>) -> Result<HttpResponse> {
+            let r = JsFuture::from(JsHost::http(self, "GET", url, None, authorization.map(String::from), dpop.map(String::from)))
+                .await
+                .map_err(|_| OidcError::new(ErrorCode::NetworkError, "network"))?;
+            let r: HttpResult = r.unchecked_into();
+            Ok(HttpResponse { status: r.status(), body: r.body(), dpop_nonce: None, retry_after: None, date: None })
+        }
+        fn prefetch(&self, _: &str) {}
+        async fn post_form(&self, _: &str, _: &str, _: Option<&str>) -> Result<HttpResponse> {
+            Err(OidcError::new(ErrorCode::NetworkError, "not in these tests"))
+        }
+        async fn digest(&self, hash: &'static str, data: &[u8]) -> Result<Vec<u8>> {
+            let v = JsFuture::from(JsHost::digest(self, hash, data)).await.map_err(crypto_error)?;
+            Ok(js_sys::Uint8Array::new(&v).to_vec())
+        }
+        fn import_key(&self, p: WebCryptoParams, jwk: &str) -> u32 {
+            let handle = self.next_key();
+            JsHost::import_key(self, handle, p.name, p.hash, p.named_curve, p.salt_length, jwk);
+            handle
+        }
+        async fn verify(&self, key: u32, data: &[u8], sig: &[u8]) -> Result<bool> {
+            let v = JsFuture::from(JsHost::verify(self, key, data, sig)).await.map_err(crypto_error)?;
+            Ok(v.as_bool() == Some(true))
+        }
+        fn storage_get(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn storage_set(&self, _: &str, _: &str) -> bool {
+            false
+        }
+        fn storage_remove(&self, _: &str) {}
+        fn storage_keys(&self, _: &str) -> Vec<String> {
+            Vec::new()
+        }
+        fn replace_url(&self, _: &str) -> bool {
+            true
+        }
+        type Lock = ();
+        async fn lock(&self, _: &str) {}
+        fn unlock(&self, _: ()) {}
+        fn shared_generation(&self, _: &str) -> (u64, u64) {
+            (0, 0)
+        }
+        fn set_shared_generation(&self, _: &str, _: u64, _: bool) {}
+        fn broadcast(&self, _: &str) {}
+        async fn sleep(&self, _: u32) {}
+        async fn dpop_public_jwk(&self, _: &str, _: bool) -> Result<String> {
+            Err(crypto_error(JsValue::NULL))
+        }
+        async fn dpop_sign(&self, _: &str, _: &[u8]) -> Result<Vec<u8>> {
+            Err(crypto_error(JsValue::NULL))
+        }
+        async fn dpop_forget(&self, _: &str) {}
+        async fn seal(&self, _: &str, _: &str) -> bool {
+            false
+        }
+        async fn unseal(&self, _: &str) -> Option<String> {
+            None
+        }
+        async fn unseal_clear(&self, _: &str) {}
+        fn trace(&self, _: &str) -> bool {
+            true
+        }
     }
 }

@@ -86,9 +86,11 @@ export function derSignature(token) {
 /// `advanceClock` moves forward (so tests of the JWKS refetch interval need not sleep).
 export function fakeHost(jwksUri, jwksList) {
   const host = browserHost();
-  const state = { calls: 0, offset: 0 };
-  const realNow = host.now;
-  host.now = () => realNow() + state.offset;
+  const state = { calls: 0, offset: 0, keys: 0 };
+  // The clock (an import of the shipped module, in js/core.ts) and key handles (given by the core):
+  // supplied here for the test host.
+  host.now = () => Date.now() / 1000 + state.offset;
+  host.nextKey = () => state.keys++;
   host.http = async (method, url, _body) => {
     const n = state.calls++;
     if (method !== 'GET' || url !== jwksUri) return { status: 404, body: '' };
