@@ -5,7 +5,7 @@
 // Plain ES module, no build step; loaded from index.html (no inline script: the page runs under a CSP).
 //
 // /config.json (examples/server.mjs): issuer, clientId, scope, and optionally apiUrl (the sample API,
-// examples/api/server.mjs; its origin becomes the SDK's `apiOrigins`), refreshMarginSeconds, the SDK
+// dev/api.mjs; its origin becomes the SDK's `apiOrigins`), refreshMarginSeconds, the SDK
 // options `dpop` and `persistSession` (passed to createClient as they are), and `trace: false` to sign in
 // without the step-by-step trace.
 //

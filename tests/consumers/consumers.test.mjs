@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from '../support/chromium.mjs';
-import { accountClaims, startProvider } from '../op/provider.mjs';
+import { accountClaims, startProvider } from '../../dev/provider.mjs';
 import { startStaticServer } from '../../examples/plain/serve.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -363,7 +363,7 @@ after(async () => {
 });
 
 describe('the packed package in real consumers', () => {
-  test('the tarball holds every export target and only dist/, package.json, README', () => {
+  test('the tarball holds every export target, the dev-provider command, and only dist/, dev/, package.json, README', () => {
     const files = [];
     const walk = (obj) => {
       if (typeof obj === 'string') files.push(obj);
@@ -376,8 +376,15 @@ describe('the packed package in real consumers', () => {
     }
     const packed = readdirSync(join(work, 'package'), { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile()).map((e) => relative(join(work, 'package'), join(e.parentPath ?? e.path, e.name)));
-    const stray = packed.filter((f) => !/^(dist\/|package\.json$|README\.md$|LICENSE)/.test(f));
-    assert.deepEqual(stray, [], 'nothing but dist/, package.json and README.md is published');
+    const stray = packed.filter((f) => !/^(dist\/|dev\/|package\.json$|README\.md$|LICENSE)/.test(f));
+    assert.deepEqual(stray, [], 'nothing but dist/, dev/, package.json and README.md is published');
+    // `npx oidc-wasm dev-provider`: the command and the modules it loads (oidc-provider comes from the app).
+    assert.deepEqual(pkg.bin, { 'oidc-wasm': 'dev/cli.mjs' }, 'the package has the oidc-wasm command');
+    assert.deepEqual(packed.filter((f) => f.startsWith('dev/')).sort(),
+      ['dev/api.mjs', 'dev/cli.mjs', 'dev/deps.mjs', 'dev/dev-provider.mjs', 'dev/origin.mjs', 'dev/provider.mjs'],
+      'dev/ holds the development provider and nothing else');
+    assert.match(readFileSync(join(work, 'package', 'dev', 'cli.mjs'), 'utf8'), /^#!\/usr\/bin\/env node\n/, 'the command starts with a node shebang');
+    assert.equal(pkg.peerDependenciesMeta?.['oidc-provider']?.optional, true, 'oidc-provider is an optional peer dependency');
   });
 
   test('committed lockfiles do not pin the tarball\'s integrity (npm ci would install a stale build or fail)', () => {

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fingerprint, startProvider } from '../op/provider.mjs';
+import { fingerprint, startProvider } from '../../dev/provider.mjs';
 import { launchChromium } from '../support/chromium.mjs';
 import { startApp } from '../../examples/server.mjs';
 
@@ -21,7 +21,7 @@ const ARTIFACTS = join(REPO, 'tests', 'e2e', 'artifacts');
 
 /**
  * Starts the app (examples/server.mjs, serving APP_ROOT's built SDK) and the local OP
- * (tests/op/provider.mjs, with `providerOptions`) with `clientId` registered for the app's redirect and
+ * (dev/provider.mjs, with `providerOptions`) with `clientId` registered for the app's redirect and
  * post-logout URIs. Throws first if the SDK is not built.
  */
 export async function startAppWithProvider(clientId, providerOptions = {}) {
