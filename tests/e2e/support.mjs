@@ -180,7 +180,7 @@ export async function signInThroughProvider(page, { app, op, username, states })
 
 /**
  * Runs `window.__oidc[method](...args)` in the page, bounded to `limit` ms. Returns { ok: true, value },
- * { ok: false, code, name, message } for a rejection, or { timedOut: true }. A Response comes back as
+ * { ok: false, code, name, message, context } for a rejection, or { timedOut: true }. A Response comes back as
  * { status, body, challenge (WWW-Authenticate), nonce (DPoP-Nonce) }.
  */
 export function callSdk(page, limit, method, ...args) {
@@ -201,7 +201,7 @@ export function callSdk(page, limit, method, ...args) {
         }
         return { ok: true, value: value ?? null };
       } catch (e) {
-        return { ok: false, code: e?.code ?? null, name: e?.name ?? null, message: String(e?.message ?? e) };
+        return { ok: false, code: e?.code ?? null, name: e?.name ?? null, message: String(e?.message ?? e), context: e?.context ?? null };
       }
     };
     return Promise.race([run(), new Promise((r) => setTimeout(() => r({ timedOut: true }), limit))]);
