@@ -1,5 +1,6 @@
 // End-to-end tests of errors that say where to look (issue #15): what a developer sees when the provider
-// is down, when an API's CORS refuses the app, and when an API's origin is missing from apiOrigins.
+// is down, when an API's CORS refuses the app, when an API's origin is missing from apiOrigins, and when
+// the app's redirect URI is not registered at the local provider.
 //
 //   node --test tests/e2e/errors.test.mjs      (needs dist/ from `node scripts/build.mjs`, and Chromium)
 //
@@ -176,6 +177,25 @@ describe('errors that say where to look', () => {
       assert.ok(good.ok && good.value.status === 200, `the API on apiOrigins answers 200: ${describeOutcome(good)}`);
       assert.equal(consoleMessages.filter((m) => m.includes('apiOrigins')).length, 1, 'no further warning');
       assertNoSecrets('the console', consoleMessages, secrets);
+    });
+  });
+
+  test('an unregistered redirect URI: the provider\'s error page lists the registered ones and the --origin that adds one', { timeout: TEST_TIMEOUT }, async () => {
+    const { page } = await browser.newContext({ stepTimeout: STEP_TIMEOUT }).then(async (c) => ({ ...c, page: await c.newTab() }));
+    await screenshotOnFailure(page, 'errors-redirect-uri', async () => {
+      const unregistered = 'http://localhost:5999/callback';
+      const auth = new URL(`${op.issuer}/auth`);
+      for (const [k, v] of Object.entries({
+        client_id: CLIENT_ID, redirect_uri: unregistered, response_type: 'code', scope: 'openid',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+      })) auth.searchParams.set(k, v);
+      await page.goto(auth.href);
+      assert.match(await page.textContent('#error'), /invalid_redirect_uri/, 'the page names the error');
+      const hint = await page.textContent('#hint');
+      assert.ok(hint.includes(unregistered), `the page names the redirect URI the app asked for: ${hint}`);
+      assert.ok(hint.includes(app.redirectUri), `the page lists the registered redirect URIs: ${hint}`);
+      assert.ok(hint.includes('--origin http://localhost:5999'), `the page names the --origin that registers it: ${hint}`);
+      assert.match(hint, /localhost.*127\.0\.0\.1.*different origins/s, 'the page explains localhost vs 127.0.0.1');
     });
   });
 
