@@ -29,7 +29,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { SignJWT, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 
-/** A short, non-reversible fingerprint of a token (the same form as tests/op/provider.mjs). */
+/** A short, non-reversible fingerprint of a token (the same form as dev/provider.mjs). */
 export function fingerprint(token) {
   return typeof token === 'string' && token ? createHash('sha256').update(token).digest('base64url').slice(0, 16) : null;
 }

@@ -41,7 +41,7 @@
 //
 // Placeholder hosts are the README's; no request ever leaves 127.0.0.1.
 
-export const SAMPLE_API = 'urn:oidc-wasm:sample-api'; // the sample API's identifier, as in tests/op/provider.mjs
+export const SAMPLE_API = 'urn:oidc-wasm:sample-api'; // the sample API's identifier, as in dev/provider.mjs
 
 const BASE_KEYS = ['issuer', 'clientId', 'redirectUri', 'postLogoutRedirectUri', 'scope', 'apiOrigins'];
 const has = (scope, s) => scope.includes(s);
