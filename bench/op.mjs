@@ -2,7 +2,7 @@
 // is pure protocol — no login or consent page: the interaction auto-approves (a bench user, a grant for
 // the requested scopes) and redirects straight back to the authorization endpoint, which issues the code.
 //
-// One provider serves all four libraries. It differs from tests/op/provider.mjs (the project's test OP)
+// One provider serves all four libraries. It differs from dev/provider.mjs (the project's test OP)
 // where the libraries need it to:
 //   - the issuer ends with "/" (http://127.0.0.1:PORT/), because @auth0/auth0-spa-js expects the ID
 //     token's `iss` to be `${domain}/`; the other libraries take the issuer from discovery as it is;

@@ -1,4 +1,6 @@
 // `npm start` (after the build): the local OpenID Provider, the flow-explorer sample app and the sample API.
+// The provider and the API are the development provider of `npx oidc-wasm dev-provider` (dev/dev-provider.mjs),
+// with the client `flow-explorer` registered for the app's origin; all three listen on 127.0.0.1 only.
 //   OP_PORT  (default 3001)  the provider, http://127.0.0.1:$OP_PORT
 //   APP_PORT (default 3000)  the app, http://127.0.0.1:$APP_PORT/ (redirect URI /callback)
 //   API_PORT (default 3002)  the sample API, http://127.0.0.1:$API_PORT/api/me (JWT access tokens,
@@ -8,9 +10,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startProvider } from '../tests/op/provider.mjs';
+import { startDevProvider } from '../dev/dev-provider.mjs';
 import { startApp } from './server.mjs';
-import { SAMPLE_API_SCOPE, startApi } from './api/server.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const opPort = Number(process.env.OP_PORT ?? 3001);
@@ -34,23 +35,17 @@ function explainListenError(what, port, err) {
 }
 
 const app = await startApp({ port: appPort, root }).catch((err) => explainListenError('app', appPort, err));
-const op = await startProvider({
-  port: opPort,
-  clients: [{
-    client_id: clientId,
-    redirect_uris: [app.redirectUri],
-    post_logout_redirect_uris: [app.url],
-  }],
-  resourceServer: { accessTokenTTL: 300 },
-}).catch((err) => explainListenError('provider', opPort, err));
-const api = await startApi({ port: apiPort, issuer: op.issuer, allowedOrigins: [app.origin] })
-  .catch((err) => explainListenError('API', apiPort, err));
-app.configure({ issuer: op.issuer, clientId, scope: `openid profile email ${SAMPLE_API_SCOPE}`, apiUrl: api.url });
+const dev = await startDevProvider({
+  origins: [app.origin], port: opPort, apiPort, clientId, accessTokenTTL: 300,
+}).catch((err) => explainListenError(err.server ?? 'provider', err.server === 'API' ? apiPort : opPort, err));
+const { op, api } = dev;
+app.configure({ issuer: dev.issuer, clientId, scope: dev.scope, apiUrl: api.url });
 
 console.log('');
 console.log(`  OpenID Provider  ${op.issuer}   (client_id ${clientId}, redirect URI ${app.redirectUri})`);
 console.log(`  Sample app       ${app.url}`);
 console.log(`  Sample API       ${api.url}/me   (access tokens live ${op.resourceServer.accessTokenTTL} s)`);
+console.log('  All three listen on 127.0.0.1 (loopback) only.');
 console.log('');
 console.log(`  Open ${app.url} and sign in with any username/password`);
 console.log('  Ctrl-C stops all three.');
@@ -60,7 +55,7 @@ let stopping = false;
 async function stop() {
   if (stopping) process.exit(1);
   stopping = true;
-  await Promise.allSettled([app.close(), op.close(), api.close()]);
+  await Promise.allSettled([app.close(), dev.close()]);
   process.exit(0);
 }
 process.on('SIGINT', stop);

@@ -59,6 +59,12 @@ export interface OidcConfig {
    * response, ID token with its checks, refresh, logout). Tokens are truncated by the core before they
    * get here. Also enables `client.teaching`. */
   trace?: (step: TraceStep) => void;
+  /** Development help: a console warning when `fetchWithToken` sends a cross-origin request without the
+   * access token because its origin is not in `apiOrigins` (the API then answers 401 and nothing else says
+   * why). It names the origin and `apiOrigins`, never a token. Default: on when the bundler builds for
+   * development (`process.env.NODE_ENV === 'development'`, as Vite's dev server and webpack's development
+   * mode set it), off otherwise. */
+  debug?: boolean;
   /** Where to load the wasm from, for hosts where `new URL('./oidc_wasm_bg.wasm', import.meta.url)`
    * does not resolve (CDNs, strict CSP setups): a URL, a Response, bytes or a compiled module. */
   wasm?: string | URL | Response | BufferSource | WebAssembly.Module;
@@ -72,13 +78,52 @@ export interface LoginOptions {
   extraParams?: Record<string, string>;
 }
 
-/** Verified ID-token claims. */
+/** The `address` claim (OIDC Core §5.1.1). */
+export interface AddressClaim {
+  formatted?: string;
+  street_address?: string;
+  locality?: string;
+  region?: string;
+  postal_code?: string;
+  country?: string;
+}
+
+/** Verified ID-token claims: the ones the SDK checked (`sub`, `iss`, `aud`, `exp`, `iat`), the other ID-token
+ * claims of OIDC Core §2, and the standard claims of §5.1, which a provider includes for the scopes
+ * granted (`profile`: name, …; `email`: email, email_verified). The standard claims are typed as the
+ * specification defines them; the SDK passes them on as the provider sent them. Any other claim is
+ * `unknown`: check its type before use. */
 export interface User {
   sub: string;
   iss: string;
   aud: string | string[];
   exp: number;
   iat: number;
+  auth_time?: number;
+  nonce?: string;
+  acr?: string;
+  amr?: string[];
+  azp?: string;
+  sid?: string;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  middle_name?: string;
+  nickname?: string;
+  preferred_username?: string;
+  profile?: string;
+  picture?: string;
+  website?: string;
+  email?: string;
+  email_verified?: boolean;
+  gender?: string;
+  birthdate?: string;
+  zoneinfo?: string;
+  locale?: string;
+  phone_number?: string;
+  phone_number_verified?: boolean;
+  address?: AddressClaim;
+  updated_at?: number;
   [claim: string]: unknown;
 }
 
@@ -180,6 +225,17 @@ async function fetchOrFail(request: Request): Promise<Response> {
   }
 }
 
+// Bundlers replace `process.env.NODE_ENV` with a string ("development" in Vite's dev server and webpack's
+// development mode); in a page without a bundler `process` does not exist and reading it throws.
+declare const process: { env: { NODE_ENV?: string } };
+function bundledForDevelopment(): boolean {
+  try {
+    return process.env.NODE_ENV === 'development';
+  } catch {
+    return false;
+  }
+}
+
 async function call<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
@@ -222,7 +278,7 @@ const HANDOFF_WAIT_MS = 500;
 /** Creates a client: loads the wasm core, fetches and checks the provider's discovery document, and
  * takes over the session of an open tab of the same app, if there is one. */
 export async function createClient(config: OidcConfig): Promise<OidcClient> {
-  const { wasm, trace, ...settings } = config;
+  const { wasm, trace, debug, ...settings } = config;
   if (!globalThis.crypto?.subtle) {
     throw new OidcError('crypto_unavailable', 'WebCrypto (crypto.subtle) is not available: serve the page over https, or from localhost / 127.0.0.1 in development');
   }
@@ -336,6 +392,25 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
   }
   armExpiry();
 
+  // Development help (`debug`): a cross-origin request that goes without the token because its origin is
+  // not in apiOrigins, once per origin. The origin and the configured list only; never a token.
+  const warnings = debug ?? bundledForDevelopment();
+  const warned = new Set<string>();
+  const warnNotOnApiOrigins = (url: string) => {
+    let origin: string;
+    try {
+      const u = new URL(url);
+      if (u.protocol !== 'https:' && u.protocol !== 'http:') return;
+      origin = u.origin;
+    } catch {
+      return;
+    }
+    if (origin === location.origin || warned.has(origin) || !core.query('authenticated')) return;
+    warned.add(origin);
+    const listed = settings.apiOrigins ?? [location.origin];
+    console.warn(`oidc-wasm: fetchWithToken sent a request to ${origin} without the access token, because ${origin} is not in apiOrigins ${JSON.stringify(listed)}${settings.apiOrigins ? '' : ' (the default: this page\'s origin)'}. If it is your API, add it: createClient({ …, apiOrigins: [${JSON.stringify(origin)}] }). (This warning appears in development builds or with debug: true; debug: false turns it off.)`);
+  };
+
   return {
     async login(options: LoginOptions = {}) {
       const url: string = await call(core.call('login', options));
@@ -360,7 +435,10 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
       const headers: [string, string?] | null = ready === null
         ? await track(core.call('authorization', { url: request.url, method: request.method }))
         : ready === false ? null : [ready];
-      if (headers === null) return fetchOrFail(request);
+      if (headers === null) {
+        if (ready === false && warnings) warnNotOnApiOrigins(request.url);
+        return fetchOrFail(request);
+      }
       // A request carrying the token never follows a redirect: the browser drops Authorization on a redirect
       // to another origin only in recent versions, and keeps a DPoP header always. ('error' stays 'error'.)
       const first = new Request(request, { redirect: request.redirect === 'error' ? 'error' : 'manual' });

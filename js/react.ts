@@ -12,17 +12,33 @@ import type { CallbackResult, LoginOptions, LogoutOptions } from './index.js';
 import { asOidcError, boot, configKey } from './boot.js';
 import { createContext, createElement, useContext, useEffect, useMemo, useRef, useState, type ReactElement, type ReactNode } from 'react';
 
-export interface AuthState {
+interface AuthStatus {
   /** True until the client is ready and, on the redirect URI, the callback has been handled. */
   isLoading: boolean;
-  isAuthenticated: boolean;
-  /** The verified ID-token claims, or null. */
-  user: User | null;
-  /** The last failure: creating the client, the callback, or a background refresh (`error` event). */
+  /** The last failure: creating the client (the provider unreachable: `network_error` naming the URL), the
+   * callback, or a background refresh (`error` event). Show it: without it a failed start looks like a
+   * Sign in button that does nothing. */
   error: OidcError | null;
 }
 
-export interface Auth extends AuthState {
+/** Signed in: `user` holds the verified ID-token claims. */
+export interface SignedIn extends AuthStatus {
+  isAuthenticated: true;
+  user: User;
+}
+
+/** Signed out (or still loading): no user. */
+export interface SignedOut extends AuthStatus {
+  isAuthenticated: false;
+  user: null;
+}
+
+/** The state, as a union on `isAuthenticated`: after `if (auth.isAuthenticated)` (or an early return on
+ * `!auth.isAuthenticated`), TypeScript knows `auth.user` is a `User`. Destructuring keeps that
+ * (`const { isAuthenticated, user } = useAuth()`: TypeScript 4.6+ narrows destructured unions). */
+export type AuthState = SignedIn | SignedOut;
+
+export interface AuthActions {
   /** Navigates to the provider (waits for the client if it is still loading). */
   login(options?: LoginOptions): Promise<void>;
   logout(options?: LogoutOptions): Promise<void>;
@@ -31,6 +47,9 @@ export interface Auth extends AuthState {
   /** The client itself once ready (getUserInfo, refresh, on), else null. */
   client: OidcClient | null;
 }
+
+/** What `useAuth()` returns: the state (a union that narrows `user` on `isAuthenticated`) and the actions. */
+export type Auth = AuthState & AuthActions;
 
 export interface AuthProviderProps {
   config: OidcConfig;
@@ -47,6 +66,11 @@ function defaultRedirect(returnTo: string | undefined): void {
 const AuthContext = createContext<Auth | null>(null);
 
 const LOADING: AuthState = { isLoading: true, isAuthenticated: false, user: null, error: null };
+
+/** The state for a user (signed in) or none (signed out): the union's two halves, never a mix. */
+function stateOf(isLoading: boolean, user: User | null, error: OidcError | null): AuthState {
+  return user ? { isLoading, isAuthenticated: true, user, error } : { isLoading, isAuthenticated: false, user: null, error };
+}
 
 /** Makes `useAuth()` available below it. Create the config outside the component or memoize it; an
  * equal config (same JSON) is the same client. */
@@ -66,8 +90,7 @@ export function AuthProvider({ config, onRedirectCallback, children }: AuthProvi
     setClient(null);
     const b = boot(key, configRef.current);
     const sync = (c: OidcClient, error: OidcError | null) => {
-      const user = c.getUser();
-      setState({ isLoading: false, isAuthenticated: c.isAuthenticated(), user, error });
+      setState(stateOf(false, c.isAuthenticated() ? c.getUser() : null, error));
     };
     (async () => {
       let c: OidcClient;
@@ -81,10 +104,10 @@ export function AuthProvider({ config, onRedirectCallback, children }: AuthProvi
       setClient(c);
       unsubscribe = [
         c.on('userChanged', (user) => {
-          setState((s) => ({ ...s, isLoading: s.isLoading && !!b.callback, user, isAuthenticated: c.isAuthenticated(), error: user ? null : s.error }));
+          setState((s) => stateOf(s.isLoading && !!b.callback, user && c.isAuthenticated() ? user : null, user ? null : s.error));
         }),
-        c.on('tokensRefreshed', () => setState((s) => ({ ...s, user: c.getUser(), isAuthenticated: c.isAuthenticated() }))),
-        c.on('sessionEnded', () => setState((s) => ({ ...s, user: null, isAuthenticated: false }))),
+        c.on('tokensRefreshed', () => setState((s) => stateOf(s.isLoading, c.isAuthenticated() ? c.getUser() : null, s.error))),
+        c.on('sessionEnded', () => setState((s) => stateOf(s.isLoading, null, s.error))),
         c.on('error', (error) => setState((s) => ({ ...s, error }))),
       ];
       const callback = b.callback;

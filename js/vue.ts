@@ -10,13 +10,24 @@ import type { CallbackResult, LoginOptions, LogoutOptions } from './index.js';
 import { asOidcError, boot, configKey } from './boot.js';
 import { computed, inject, shallowRef, type App, type ComputedRef, type InjectionKey, type Plugin } from 'vue';
 
+/** The whole state in one object, a union on `isAuthenticated` (as React's `useAuth()` returns it). */
+export type AuthState =
+  | { isLoading: boolean; isAuthenticated: true; user: User; error: OidcError | null }
+  | { isLoading: boolean; isAuthenticated: false; user: null; error: OidcError | null };
+
 export interface Auth {
+  /** The state as one read-only ref whose value narrows: in a template, inside
+   * `v-if="state.isAuthenticated"` (or the `v-else` of `v-if="!state.isAuthenticated"`) `state.user` is a
+   * `User`; in script, `const s = state.value; if (s.isAuthenticated) s.user.name`. The separate refs below
+   * cannot narrow each other: `isAuthenticated` being true says nothing to TypeScript about `user`. */
+  state: ComputedRef<AuthState>;
   /** True until the client is ready and, on the redirect URI, the callback has been handled. */
   isLoading: ComputedRef<boolean>;
   isAuthenticated: ComputedRef<boolean>;
   /** The verified ID-token claims, or null. */
   user: ComputedRef<User | null>;
-  /** The last failure: creating the client, the callback, or a background refresh (`error` event). */
+  /** The last failure: creating the client (the provider unreachable: `network_error` naming the URL), the
+   * callback, or a background refresh (`error` event). Show it. */
   error: ComputedRef<OidcError | null>;
   /** Navigates to the provider (waits for the client if it is still loading). */
   login(options?: LoginOptions): Promise<void>;
@@ -46,6 +57,12 @@ export function createAuth(config: OidcConfig, options: AuthOptions = {}): Plugi
   const current = () => boot(key, config);
 
   const auth: Auth = {
+    state: computed<AuthState>(() => {
+      const u = authenticated.value ? user.value : null;
+      return u
+        ? { isLoading: isLoading.value, isAuthenticated: true, user: u, error: error.value }
+        : { isLoading: isLoading.value, isAuthenticated: false, user: null, error: error.value };
+    }),
     isLoading: computed(() => isLoading.value),
     isAuthenticated: computed(() => authenticated.value),
     user: computed(() => user.value),

@@ -11,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
-const esbuild = (args) => run(bin('esbuild'), ['--bundle', '--minify', '--target=es2020', '--legal-comments=none', '--log-level=warning', ...args]);
+// `process.env.NODE_ENV` stays as written, for the app's bundler to replace (the `debug` option's default);
+// esbuild's minifier would otherwise make it "production" here.
+const esbuild = (args) => run(bin('esbuild'), ['--bundle', '--minify', '--target=es2020', '--legal-comments=none', '--log-level=warning',
+  '--define:process.env.NODE_ENV=process.env.NODE_ENV', ...args]);
 
 // Two modules, with raw exports and imports (no wasm-bindgen: js/core.ts is their glue): the default one,
 // and the full one with DPoP, sealed sessions and the learning trace (cargo feature `full`), which

@@ -7,7 +7,8 @@
 #   5. wasm tests in headless Chromium (WebCrypto verification through the real browser host)
 #   6. end-to-end: real logins in headless Chromium against a local oidc-provider on 127.0.0.1
 #   7. conformance: a hostile provider serving each OpenID Foundation RP case and JOSE attack
-#   8. consumers: the packed package in Vite (React, Vue), webpack 5, a script tag, and tsc
+#   8. providers: simulated Keycloak, Auth0, Entra ID, Okta, Cognito, Google, Ping, Zitadel, Authentik
+#   9. consumers: the packed package in Vite (React, Vue), webpack 5, a script tag, and tsc
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -39,6 +40,9 @@ node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/
 
 step "conformance: the OpenID Foundation RP cases and JOSE attacks against a hostile provider"
 node --test --test-concurrency=1 --test-timeout=900000 tests/conformance/
+
+step "providers: a simulated profile of each real provider, signed in with the README's recipe"
+node --test --test-concurrency=1 --test-timeout=600000 tests/providers/
 
 step "consumers: npm pack -> Vite React/Vue, webpack 5, script tag, tsc; sign-ins in headless Chromium"
 node --test --test-concurrency=1 --test-timeout=900000 tests/consumers/

@@ -5,8 +5,8 @@
 // Plain ES module, no build step; loaded from index.html (no inline script: the page runs under a CSP).
 //
 // /config.json (examples/server.mjs): issuer, clientId, scope, and optionally apiUrl (the sample API,
-// examples/api/server.mjs; its origin becomes the SDK's `apiOrigins`), refreshMarginSeconds, the SDK
-// options `dpop` and `persistSession` (passed to createClient as they are), and `trace: false` to sign in
+// dev/api.mjs; its origin becomes the SDK's `apiOrigins`), refreshMarginSeconds, the SDK
+// options `dpop`, `persistSession` and `debug` (passed to createClient as they are), and `trace: false` to sign in
 // without the step-by-step trace.
 //
 // Tokens: the SDK's trace objects carry tokens shortened by the core ("eyJhbGci… (812 chars)"); the
@@ -726,6 +726,7 @@ async function main() {
   if (typeof config.refreshMarginSeconds === 'number') options.refreshMarginSeconds = config.refreshMarginSeconds;
   if (config.dpop !== undefined) options.dpop = config.dpop;
   if (config.persistSession !== undefined) options.persistSession = config.persistSession;
+  if (config.debug !== undefined) options.debug = config.debug;
   if (config.trace !== false) options.trace = onTrace; // for learning tools: the core reports each step
   client = await createClient(options);
   if (testHooks) window.__oidc = client;

@@ -3,7 +3,7 @@
 // only to this origin and the provider's; img-src also allows data:) plus `Referrer-Policy: no-referrer`.
 //
 // As a script, it runs the plain script-tag example with no build step of its own (needs dist/ from
-// `node scripts/build.mjs`): it starts the local OpenID Provider (tests/op/provider.mjs) and serves
+// `node scripts/build.mjs`): it starts the local OpenID Provider (dev/provider.mjs) and serves
 // examples/plain/ at / and the repository's dist/ at /dist/:
 //
 //   node examples/plain/serve.mjs                 # http://127.0.0.1:3002/, any username/password
@@ -94,7 +94,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   let issuer = args.issuer;
   const clientId = args['client-id'] ?? 'plain-example';
   if (!issuer) {
-    const { startProvider } = await import('../../tests/op/provider.mjs');
+    const { startProvider } = await import('../../dev/provider.mjs');
     op = await startProvider({
       port: Number(process.env.OP_PORT ?? 0),
       clients: [{ client_id: clientId, redirect_uris: [`${origin}/`], post_logout_redirect_uris: [`${origin}/`] }],

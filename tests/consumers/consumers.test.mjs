@@ -14,13 +14,28 @@
 //      (examples/react), the same app on React 18 (tests/consumers/react18: manifest and lockfile),
 //      Vite + Vue (examples/vue), webpack 5 (tests/consumers/webpack), and the React example under the
 //      Vite dev server (dependency pre-bundling and the wasm URL).
+// 4. The README's first run, as a new user does it (issue #15): a new app from create-vite's react-ts
+//    template (create-vite is a dev dependency of this repository, so its version is fixed), the
+//    packed package and oidc-provider installed (tests/consumers/quickstart-react: the template's manifest
+//    plus those two, with a lockfile), the README's snippets written into src/ as they are, `tsc --strict`
+//    clean, `npx oidc-wasm dev-provider` started for the app's origins, and, in headless Chromium: the
+//    provider down (the app shows network_error naming the discovery URL), then sign-in through the
+//    provider's login and consent pages, the sample API called (200), sign-out through its logout
+//    confirmation — under `vite` (http://localhost:5173; there also: `debug` is on by default in a
+//    development build), `vite preview` (http://localhost:4173), and the production build behind the
+//    README's Content-Security-Policy. The default ports (3001, 3002, 5173,
+//    4173) are used when free, as the README says; when one is taken, another port is used and the
+//    served copy of the snippet names it (the compiled one is the README's, always). The README's Vue
+//    snippets are compiled with `vue-tsc --strict` in a new app from the vue-ts template, where the
+//    dev-provider command, without oidc-provider installed, must name the install command.
 //
 // npm installs use npm's own cache only (`--prefer-offline`). Each step is bounded in time and its
 // duration is printed as a test diagnostic. Failure messages carry the tail of the failing command's
 // output; a failed sign-in leaves a screenshot in tests/consumers/artifacts/. No token is ever printed.
 //
 // Environment: CHROMIUM (default /usr/bin/chromium); CONSUMERS_PACKAGE_DIR (a directory to pack instead of
-// the repository); CONSUMERS_ONLY (comma-separated subset: typed,plain,react,react18,react-dev,vue,webpack);
+// the repository); CONSUMERS_ONLY (comma-separated subset: typed,plain,react,react18,react-dev,vue,webpack,
+// quickstart,quickstart-vue);
 // CONSUMERS_KEEP=1 keeps the temp dir; CONSUMERS_DEBUG=1 prints the pages' console.
 
 import { after, before, describe, test } from 'node:test';
@@ -29,11 +44,12 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from '../support/chromium.mjs';
-import { accountClaims, startProvider } from '../op/provider.mjs';
+import { accountClaims, startProvider } from '../../dev/provider.mjs';
 import { startStaticServer } from '../../examples/plain/serve.mjs';
+import { fileInside, sendFile, serve } from '../../examples/static.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PACKAGE_DIR = resolve(process.env.CONSUMERS_PACKAGE_DIR ?? REPO);
@@ -166,6 +182,12 @@ function prepareApp(name, src, manifestDir) {
   const dest = join(work, name);
   cpSync(join(REPO, src), dest, { recursive: true, filter: (p) => !SKIP_COPY.has(p.split(/[\\/]/).pop()) || p === join(REPO, src) });
   if (manifestDir) for (const f of ["package.json", "package-lock.json"]) cpSync(join(REPO, manifestDir, f), join(dest, f));
+  pointAtTarball(dest, src);
+  return dest;
+}
+
+/** Points the app's package.json and lockfile in `dest` at the tarball (`src` names it in messages). */
+function pointAtTarball(dest, src) {
   const spec = `file:${relative(dest, tarball).split('\\').join('/')}`;
   const manifestFile = join(dest, 'package.json');
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
@@ -183,12 +205,22 @@ function prepareApp(name, src, manifestDir) {
     delete entry.integrity;
     writeFileSync(lockFile, `${JSON.stringify(lock, null, 2)}\n`);
   }
-  return dest;
 }
 
 async function install(t, dir) {
   const ci = existsSync(join(dir, 'package-lock.json'));
-  await timed(t, ci ? 'npm ci' : 'npm install', () => run('npm', [ci ? 'ci' : 'install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: dir, timeout: T.install }));
+  const npmInstall = (...extra) => run('npm', [ci ? 'ci' : 'install', '--no-audit', '--no-fund', ...extra, '--loglevel=error'], { cwd: dir, timeout: T.install });
+  await timed(t, ci ? 'npm ci' : 'npm install', async () => {
+    try {
+      await npmInstall('--prefer-offline');
+    } catch (err) {
+      // A package metadata document cached before the locked version was published: --prefer-offline
+      // believes it (ETARGET). Once more, asking the registry.
+      if (!/ETARGET|notarget/.test(err.message)) throw err;
+      t?.diagnostic(`npm's cached metadata is older than the lockfile (${/No matching version found for (\S+)/.exec(err.message)?.[1] ?? 'ETARGET'}): installing again without --prefer-offline`);
+      await npmInstall();
+    }
+  });
   const installed = JSON.parse(readFileSync(join(dir, 'node_modules', 'oidc-wasm', 'package.json'), 'utf8'));
   assert.equal(installed.version, pkg.version, 'the packed oidc-wasm is what got installed');
   // The bytes of this build, not an older one from npm's cache.
@@ -318,6 +350,198 @@ async function signInAndOut(name, origin, username, { csp = true } = {}) {
   }
 }
 
+// --- The README's first run (issue #15) --------------------------------------------------------------
+
+// Each new app: its create-vite template, and the committed manifest and lockfile that stand for
+// `npm install oidc-wasm` (+ `npm install --save-dev oidc-provider@9` for React, whose app runs the
+// development provider) run in it. The template's oxlint is left out (a linter's native binary, no part of
+// what is tested).
+const QUICKSTART = {
+  react: { template: 'react-ts', manifest: 'tests/consumers/quickstart-react', dir: 'quickstart-react' },
+  vue: { template: 'vue-ts', manifest: 'tests/consumers/quickstart-vue', dir: 'quickstart-vue' },
+};
+const CREATE_VITE = join(REPO, 'node_modules', 'create-vite', 'index.js');
+// The README's defaults: the development provider's ports and Vite's.
+const DEFAULT_PORTS = { op: 3001, api: 3002, dev: 5173, preview: 4173 };
+
+/** The README's marked code blocks: `<!-- quick-start: <framework> <file> -->` or `<!-- snippet: … -->`
+ * right before a fenced block, as { kind, framework, file, code }; and the `<!-- csp -->` block. */
+function readmeBlocks() {
+  const readme = readFileSync(join(PACKAGE_DIR, 'README.md'), 'utf8');
+  const snippets = [...readme.matchAll(/<!-- (quick-start|snippet): (\w+) (\S+) -->\n```\w*\n([\s\S]*?)```\n/g)]
+    .map(([, kind, framework, file, code]) => ({ kind, framework, file, code }));
+  const csp = /<!-- csp -->\n```\n([\s\S]*?)```\n/.exec(readme)?.[1];
+  return { snippets, csp };
+}
+
+function portIsFree(port) {
+  return new Promise((resolvePromise) => {
+    const s = createServer();
+    s.once('error', () => resolvePromise(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolvePromise(true)));
+  });
+}
+
+/** `port` when it is free on 127.0.0.1, else any free port. */
+async function preferredPort(port) {
+  return (await portIsFree(port)) ? port : freePort();
+}
+
+/** A new app from create-vite's template, with the committed manifest and lockfile pointed at the tarball
+ * and installed. The template's own dependencies must all be in the committed manifest, with the same
+ * ranges: a create-vite update that changes them fails here, naming the dependency. */
+async function scaffold(t, { template, manifest, dir: name }) {
+  await timed(t, `create-vite --template ${template}`, () => run(process.execPath,
+    [CREATE_VITE, name, '--template', template, '--no-interactive', '--no-immediate'], { cwd: work, timeout: T.step }));
+  const dir = join(work, name);
+  const scaffolded = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  const committed = JSON.parse(readFileSync(join(REPO, manifest, 'package.json'), 'utf8'));
+  for (const field of ['dependencies', 'devDependencies']) {
+    for (const [dep, range] of Object.entries(scaffolded[field] ?? {})) {
+      if (dep === 'oxlint') continue;
+      assert.equal(committed[field]?.[dep], range, `${manifest}/package.json has the template's ${field}.${dep} ${range}`);
+    }
+  }
+  assert.deepEqual(committed.scripts, Object.fromEntries(Object.entries(scaffolded.scripts).filter(([k]) => k !== 'lint')), `${manifest}/package.json has the template's scripts`);
+  for (const f of ['package.json', 'package-lock.json']) cpSync(join(REPO, manifest, f), join(dir, f));
+  pointAtTarball(dir, manifest);
+  await install(t, dir);
+  return dir;
+}
+
+/** Writes the README's snippets for `framework` into the app, each to the file its marker names. */
+function writeSnippets(dir, framework) {
+  const { snippets } = readmeBlocks();
+  const mine = snippets.filter((s) => s.framework === framework);
+  for (const s of mine) {
+    mkdirSync(dirname(join(dir, s.file)), { recursive: true });
+    writeFileSync(join(dir, s.file), s.code);
+  }
+  return mine;
+}
+
+/** Serves a production build with the given headers on its HTML (and index.html for /callback), on 127.0.0.1. */
+async function startBuildServer(root, htmlHeaders) {
+  const reply = (res, status) => { res.writeHead(status, { 'Content-Type': 'text/plain' }); res.end(String(status)); };
+  return serve(async (req, res, path) => {
+    const send = (file) => sendFile(res, req.method, file, { headers: (ext) => (ext === '.html' ? htmlHeaders : {}) });
+    if (await send(fileInside(root, path.endsWith('/') ? `${path.slice(1)}index.html` : path.slice(1)))) return;
+    if (!extname(path) && await send(join(root, 'index.html'))) return;
+    reply(res, 404);
+  }, { label: 'quickstart', reply });
+}
+
+/**
+ * In a page of the Vite dev server, signed in: a second client from the module the app uses (Vite's
+ * pre-bundled oidc-wasm, where Vite set process.env.NODE_ENV to "development"), handed the session by the
+ * app's client, and created without `debug`, warns when fetchWithToken goes to an origin off apiOrigins:
+ * `debug` defaults to on in a development build.
+ */
+async function debugDefaultInDevelopment(page, { issuer, apiOrigin }) {
+  const r = await page.evaluate(async ([issuer, apiOrigin]) => {
+    const url = performance.getEntriesByType('resource').map((e) => e.name).find((n) => /\/\.vite\/deps\/oidc-wasm\.js(\?|$)/.test(n));
+    if (!url) return { error: 'the page did not load /node_modules/.vite/deps/oidc-wasm.js' };
+    const warnings = [];
+    const original = console.warn;
+    console.warn = (...args) => { warnings.push(args.map(String).join(' ')); original.apply(console, args); };
+    try {
+      const { createClient } = await import(url);
+      const client = await createClient({
+        issuer, clientId: 'my-app', redirectUri: `${location.origin}/callback`, scope: 'openid profile email api:read', apiOrigins: [apiOrigin],
+      });
+      if (!client.isAuthenticated()) return { error: 'the second client was not handed the session' };
+      const res = await client.fetchWithToken(`${issuer}/.well-known/openid-configuration`);
+      return { status: res.status, warnings };
+    } catch (e) {
+      return { error: String(e) };
+    } finally {
+      console.warn = original;
+    }
+  }, [issuer, apiOrigin]);
+  assert.equal(r.error, undefined, r.error);
+  assert.equal(r.status, 200, 'the request off apiOrigins went through (without the token)');
+  const mine = r.warnings.filter((w) => w.includes('apiOrigins'));
+  assert.equal(mine.length, 1, `in a development build, debug is on by default: one warning (${JSON.stringify(r.warnings)})`);
+  assert.ok(mine[0].includes(new URL(issuer).origin) && mine[0].includes(JSON.stringify([apiOrigin])), `the warning names the origin and apiOrigins: ${mine[0]}`);
+}
+
+/**
+ * The README's app at `origin`, as a new user uses it: Sign in (the provider's login page, and its consent
+ * page the first time), "Signed in as <name>", Call the API (200, the user's sub, the API scope), Sign out
+ * (the provider's logout confirmation), and signed out again. One code exchange. No console errors, no CSP
+ * violations and no apiOrigins warning from the app.
+ */
+async function quickstartFlow(name, origin, username, { issuer, whileSignedIn }) {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(T.step);
+  const page = await context.newPage();
+  const consoleMessages = [];
+  const onApp = () => { try { return new URL(page.url()).origin === origin; } catch { return false; } };
+  page.on('console', (msg) => {
+    if (process.env.CONSUMERS_DEBUG) console.log(`# [${name}] ${msg.type()}: ${msg.text().slice(0, 300)}`);
+    if (onApp() && !/\/favicon\.(ico|svg)$/.test(msg.location()?.url ?? '')) consoleMessages.push(`${msg.type()}: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => consoleMessages.push(`pageerror: ${err.message}`));
+  let codeExchanges = 0;
+  page.on('request', (req) => {
+    if (req.method() === 'POST' && req.url() === `${issuer}/token` && /grant_type=authorization_code/.test(req.postData() ?? '')) codeExchanges += 1;
+  });
+  const opOrigin = new URL(issuer).origin;
+  const where = () => `(${name}; console: ${JSON.stringify(consoleMessages.slice(-8).map((m) => m.slice(0, 300)))})`;
+  try {
+    await screenshotOnFailure(page, name, async () => {
+      await page.goto(`${origin}/`);
+      await page.waitForSelector('button:has-text("Sign in")', { timeout: T.signIn });
+      assert.equal(await page.locator('[role="alert"]').count(), 0, `no error shown before signing in ${where()}`);
+      await page.click('button:has-text("Sign in")');
+      await page.waitForURL((u) => u.origin === opOrigin && u.pathname.startsWith('/interaction/'));
+      await page.fill('input[name="login"]', username);
+      await page.fill('input[name="password"]', 'any-password');
+      await page.click('button[type="submit"]');
+      await page.waitForURL((u) => u.origin === origin || (u.pathname.startsWith('/interaction/') && u.search === ''));
+      if (new URL(page.url()).origin !== origin) {
+        await page.click('button:has-text("Continue")'); // the consent page, on this account's first sign-in
+        await page.waitForURL((u) => u.origin === origin);
+      }
+      const signedIn = page.locator('p:has-text("Signed in as")');
+      await signedIn.waitFor({ timeout: T.signIn }).catch(async () => {
+        const alert = await page.locator('[role="alert"]').textContent().catch(() => null);
+        assert.fail(`not signed in after the callback${alert ? ` — the app shows: ${alert}` : ''} ${where()}`);
+      });
+      assert.equal((await signedIn.textContent()).trim(), `Signed in as ${accountClaims(username).name}`, `the page names the user ${where()}`);
+      assert.equal(codeExchanges, 1, `one code exchange (StrictMode mounts twice in development) ${where()}`);
+      assert.equal(new URL(page.url()).search, '', 'no response parameters left in the URL');
+
+      await page.click('button:has-text("Call the API")');
+      await page.waitForFunction(() => (document.querySelector('pre')?.textContent ?? '') !== '');
+      const answer = (await page.textContent('pre')).trim();
+      const [status, ...body] = answer.split(' ');
+      assert.equal(status, '200', `the sample API answers 200 to the access token: ${answer.slice(0, 300)} ${where()}`);
+      const me = JSON.parse(body.join(' '));
+      assert.equal(me.sub, username, 'the API saw the signed-in user');
+      assert.ok(String(me.scope).split(' ').includes('api:read'), `the token carries the API scope: ${me.scope}`);
+      if (whileSignedIn) {
+        // Whatever it logs is its own business, not the app's.
+        const mark = consoleMessages.length;
+        await whileSignedIn(page);
+        consoleMessages.splice(mark);
+      }
+
+      await page.click('button:has-text("Sign out")');
+      await page.waitForURL((u) => u.origin === opOrigin && u.pathname.startsWith('/session/end'));
+      await page.click('button:has-text("Yes, sign me out")');
+      await page.waitForURL((u) => u.origin === origin);
+      await page.waitForSelector('button:has-text("Sign in")', { timeout: T.signIn });
+      assert.equal(await page.locator('p:has-text("Signed in as")').count(), 0, 'signed out');
+
+      const problems = consoleMessages.filter((m) => /Content Security Policy|Refused to|pageerror|^error:|apiOrigins/i.test(m));
+      assert.deepEqual(problems.map((m) => m.slice(0, 300)), [], `no CSP violations, errors or apiOrigins warnings in the console (${name})`);
+    });
+  } finally {
+    await context.close().catch(() => {});
+  }
+}
+
 before(async () => {
   for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/react.js', 'dist/react.d.ts', 'dist/vue.js', 'dist/vue.d.ts', 'dist/oidc-wasm.global.js', 'dist/oidc_wasm_bg.wasm']) {
     if (!existsSync(join(PACKAGE_DIR, f))) {
@@ -363,7 +587,7 @@ after(async () => {
 });
 
 describe('the packed package in real consumers', () => {
-  test('the tarball holds every export target and only dist/, package.json, README', () => {
+  test('the tarball holds every export target, the dev-provider command, and only dist/, dev/, package.json, README', () => {
     const files = [];
     const walk = (obj) => {
       if (typeof obj === 'string') files.push(obj);
@@ -376,12 +600,19 @@ describe('the packed package in real consumers', () => {
     }
     const packed = readdirSync(join(work, 'package'), { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile()).map((e) => relative(join(work, 'package'), join(e.parentPath ?? e.path, e.name)));
-    const stray = packed.filter((f) => !/^(dist\/|package\.json$|README\.md$|LICENSE)/.test(f));
-    assert.deepEqual(stray, [], 'nothing but dist/, package.json and README.md is published');
+    const stray = packed.filter((f) => !/^(dist\/|dev\/|package\.json$|README\.md$|LICENSE)/.test(f));
+    assert.deepEqual(stray, [], 'nothing but dist/, dev/, package.json and README.md is published');
+    // `npx oidc-wasm dev-provider`: the command and the modules it loads (oidc-provider comes from the app).
+    assert.deepEqual(pkg.bin, { 'oidc-wasm': 'dev/cli.mjs' }, 'the package has the oidc-wasm command');
+    assert.deepEqual(packed.filter((f) => f.startsWith('dev/')).sort(),
+      ['dev/api.mjs', 'dev/cli.mjs', 'dev/deps.mjs', 'dev/dev-provider.mjs', 'dev/origin.mjs', 'dev/provider.mjs'],
+      'dev/ holds the development provider and nothing else');
+    assert.match(readFileSync(join(work, 'package', 'dev', 'cli.mjs'), 'utf8'), /^#!\/usr\/bin\/env node\n/, 'the command starts with a node shebang');
+    assert.equal(pkg.peerDependenciesMeta?.['oidc-provider']?.optional, true, 'oidc-provider is an optional peer dependency');
   });
 
   test('committed lockfiles do not pin the tarball\'s integrity (npm ci would install a stale build or fail)', () => {
-    for (const src of [...Object.values(APPS).map((a) => a.manifest ?? a.src), 'tests/consumers/typed']) {
+    for (const src of [...Object.values(APPS).map((a) => a.manifest ?? a.src), 'tests/consumers/typed', ...Object.values(QUICKSTART).map((q) => q.manifest)]) {
       const lock = JSON.parse(readFileSync(join(REPO, src, 'package-lock.json'), 'utf8'));
       const entry = lock.packages['node_modules/oidc-wasm'];
       assert.ok(entry, `${src}/package-lock.json has oidc-wasm`);
@@ -441,5 +672,108 @@ describe('the packed package in real consumers', () => {
     } finally {
       stop(vite.child);
     }
+  });
+
+  test('the README\'s quick start, as a new user: fresh Vite + React TS app, tsc --strict, dev provider, sign-in, API call, sign-out in dev, preview and behind the README\'s CSP', { skip: !enabled('quickstart'), timeout: T.install + T.build + 2 * T.tsc + 6 * T.signIn }, async (t) => {
+    const { snippets, csp } = readmeBlocks();
+    assert.deepEqual(snippets.filter((s) => s.framework === 'react').map((s) => s.file).sort(), ['src/main.tsx', 'src/react-section.tsx'],
+      'the README marks the React snippets (quick start and the React section)');
+    assert.ok(csp, 'the README marks its Content-Security-Policy example (<!-- csp -->)');
+    const dir = await scaffold(t, QUICKSTART.react);
+    const written = writeSnippets(dir, 'react');
+    const mainTsx = written.find((s) => s.file === 'src/main.tsx').code;
+    const tsc = join(dir, 'node_modules', '.bin', 'tsc');
+    await timed(t, 'tsc --strict (the README\'s snippets, as written)', () => run(tsc, ['-p', 'tsconfig.app.json', '--strict', '--noEmit'], { cwd: dir, timeout: T.tsc }));
+
+    // Ports: the README's when free.
+    const ports = {};
+    for (const [k, p] of Object.entries(DEFAULT_PORTS)) ports[k] = await preferredPort(p);
+    const moved = Object.entries(ports).filter(([k, p]) => p !== DEFAULT_PORTS[k]);
+    if (moved.length) t.diagnostic(`ports in use, moved: ${moved.map(([k, p]) => `${k} ${DEFAULT_PORTS[k]} → ${p}`).join(', ')}`);
+    const issuer = `http://127.0.0.1:${ports.op}`;
+    const apiOrigin = `http://127.0.0.1:${ports.api}`;
+    // The served copy names the ports in use (the same text when the defaults were free).
+    const served = mainTsx.replaceAll(`http://127.0.0.1:${DEFAULT_PORTS.op}`, issuer).replaceAll(`http://127.0.0.1:${DEFAULT_PORTS.api}`, apiOrigin);
+    writeFileSync(join(dir, 'src', 'main.tsx'), served);
+    const devOrigin = `http://localhost:${ports.dev}`;
+    const previewOrigin = `http://localhost:${ports.preview}`;
+    // The production build behind the README's CSP, with its example origins replaced by the provider's and the API's.
+    const policy = csp.trim().split('\n').map((line) => line.split(/:\s(.*)/s)).filter(([, v]) => v);
+    const headers = Object.fromEntries(policy.map(([k, v]) => [k, v.replaceAll('https://login.example.com', issuer).replaceAll('https://api.example.com', apiOrigin)]));
+    assert.match(headers['Content-Security-Policy'] ?? '', new RegExp(`connect-src [^;]*${apiOrigin.replace(/[.:/]/g, '\\$&')}`), 'the README\'s CSP lists the API origin in connect-src');
+    const cspServer = await startBuildServer(join(dir, 'dist'), headers);
+    const vite = join(dir, 'node_modules', 'vite', 'bin', 'vite.js');
+    const running = [];
+    try {
+      // 1. The dev server, before the provider is up: the app shows network_error naming the discovery URL.
+      const dev = await timed(t, 'vite dev server start', () => startProcess(process.execPath, [vite, '--port', String(ports.dev), '--strictPort'],
+        { cwd: dir, ready: /Local:\s+http/, timeout: T.devServer }));
+      running.push(dev.child);
+      assert.match(dev.output(), new RegExp(`Local:\\s+${devOrigin.replace(/[.:/]/g, '\\$&')}/`), 'Vite prints the localhost origin the provider is started for');
+      await timed(t, 'provider down: the app shows the error', async () => {
+        const context = await browser.newContext();
+        try {
+          const page = await context.newPage();
+          await page.goto(`${devOrigin}/`);
+          const alert = page.locator('[role="alert"]');
+          await alert.waitFor({ timeout: T.signIn });
+          const text = await alert.textContent();
+          assert.match(text, /^network_error: /, `the app shows the error code: ${text}`);
+          assert.ok(text.includes(`${issuer}/.well-known/openid-configuration`), `the error names the discovery URL: ${text}`);
+        } finally {
+          await context.close().catch(() => {});
+        }
+      });
+
+      // 2. The development provider, started as the README says, for the app's origins.
+      const args = ['--no', 'oidc-wasm', 'dev-provider', '--origin', devOrigin, '--origin', previewOrigin, '--origin', cspServer.origin];
+      if (ports.op !== DEFAULT_PORTS.op) args.push('--port', String(ports.op));
+      if (ports.api !== DEFAULT_PORTS.api) args.push('--api-port', String(ports.api));
+      const provider = await timed(t, 'npx oidc-wasm dev-provider start', () => startProcess('npx', args, { cwd: dir, ready: /Ctrl-C stops/, timeout: T.devServer }));
+      running.push(provider.child);
+      const printed = provider.output();
+      assert.match(printed, /listens on 127\.0\.0\.1 \(loopback\) only/, 'the command says it listens on loopback only');
+      assert.match(printed, /any username and password/, 'the command says any username and password sign in');
+      for (const o of [devOrigin, previewOrigin, cspServer.origin]) assert.ok(printed.includes(`redirect URI ${o}/callback`), `${o} is registered`);
+      const block = /\n {2}(const config: OidcConfig = \{\n[\s\S]*?\n {2}\};)\n/.exec(printed)?.[1].replace(/^ {2}/gm, '');
+      assert.ok(block, `the command prints the config to paste:\n${printed}`);
+      const asReadme = block.replaceAll(issuer, `http://127.0.0.1:${DEFAULT_PORTS.op}`).replaceAll(apiOrigin, `http://127.0.0.1:${DEFAULT_PORTS.api}`);
+      assert.ok(mainTsx.includes(asReadme), `the README's quick start has the config the command prints:\n${asReadme}`);
+
+      // 3. Under the dev server.
+      await timed(t, 'vite dev: sign in, API, sign out', () => quickstartFlow('quickstart-dev', devOrigin, 'ada', { issuer, whileSignedIn: (page) => debugDefaultInDevelopment(page, { issuer, apiOrigin }) }));
+      stop(dev.child);
+
+      // 4. The production build: `npm run build` (tsc -b && vite build), then `vite preview`.
+      await timed(t, 'npm run build (tsc -b && vite build)', () => run('npm', ['run', 'build'], { cwd: dir, timeout: T.build }));
+      const preview = await timed(t, 'vite preview start', () => startProcess(process.execPath, [vite, 'preview', '--port', String(ports.preview), '--strictPort'],
+        { cwd: dir, ready: /Local:\s+http/, timeout: T.devServer }));
+      running.push(preview.child);
+      await timed(t, 'vite preview: sign in, API, sign out', () => quickstartFlow('quickstart-preview', previewOrigin, 'grace', { issuer }));
+      stop(preview.child);
+
+      // 5. The same build behind the README's CSP.
+      await timed(t, 'static server with the README\'s CSP: sign in, API, sign out', () => quickstartFlow('quickstart-csp', cspServer.origin, 'barbara', { issuer }));
+    } finally {
+      for (const child of running) stop(child);
+      await cspServer.close();
+    }
+  });
+
+  test('the README\'s Vue snippets compile with vue-tsc --strict in a fresh Vite + Vue TS app; there, without oidc-provider, the command names what to install', { skip: !enabled('quickstart-vue'), timeout: T.install + 2 * T.tsc }, async (t) => {
+    const { snippets } = readmeBlocks();
+    assert.deepEqual(snippets.filter((s) => s.framework === 'vue').map((s) => s.file).sort(),
+      ['src/App.vue', 'src/main.ts', 'src/section/App.vue', 'src/section/main.ts'], 'the README marks the Vue snippets');
+    const dir = await scaffold(t, QUICKSTART.vue);
+    writeSnippets(dir, 'vue');
+    await timed(t, 'vue-tsc --strict', () => run(join(dir, 'node_modules', '.bin', 'vue-tsc'), ['-p', 'tsconfig.app.json', '--strict', '--noEmit'], { cwd: dir, timeout: T.tsc }));
+    // This app has no oidc-provider: the command says how to get it, and starts nothing.
+    await assert.rejects(
+      run('npx', ['--no', 'oidc-wasm', 'dev-provider', '--origin', 'http://localhost:5173'], { cwd: dir, timeout: T.step }),
+      (err) => {
+        assert.match(err.message, /exited with 1/, err.message);
+        assert.match(err.message, /npm install --save-dev oidc-provider@9/, `it names the install command: ${err.message}`);
+        return true;
+      });
   });
 });

@@ -5,10 +5,10 @@
 //   node --test tests/e2e/dpop.test.mjs      (needs dist/ from `node scripts/build.mjs`, and Chromium)
 //
 // In this process, on ephemeral loopback ports:
-//   OP    tests/op/provider.mjs with `dpop: {}`: server nonces available, switched on per test with
+//   OP    dev/provider.mjs with `dpop: {}`: server nonces available, switched on per test with
 //         op.dpop.requireNonce; op.tokenRequests says for each token request whether it carried a proof,
 //         with a nonce, and the proof key's thumbprint; op.requests gives the authorization request's dpop_jkt
-//   API   examples/api/server.mjs with `dpop: 'required'`: only DPoP-bound tokens, with a valid proof
+//   API   dev/api.mjs with `dpop: 'required'`: only DPoP-bound tokens, with a valid proof
 //         (signature by the embedded jwk, htm, htu, iat, jti replay cache, ath, cnf.jkt), nonces per test
 //   app   examples/server.mjs + the flow-explorer page with test hooks; each test sets `dpop` and
 //         `persistSession` in its /config.json
@@ -25,8 +25,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT,
 } from 'jose';
-import { fingerprint, SAMPLE_API_SCOPE } from '../op/provider.mjs';
-import { startApi } from '../../examples/api/server.mjs';
+import { fingerprint, SAMPLE_API_SCOPE } from '../../dev/provider.mjs';
+import { startApi } from '../../dev/api.mjs';
 import {
   assertNoSecrets, assertStorageHoldsNoSecret, callSdk, captureTokenResponses, codeExchange,
   describeOutcome as describeSdkOutcome, dumpStorage, lastTokenResponse, loginAtProvider, openSignedOut, refreshGrant,

@@ -4,8 +4,8 @@
 //
 //   node --test tests/e2e/flow-explorer.test.mjs     (needs dist/ from `node scripts/build.mjs`, and Chromium)
 //
-// In this process, on ephemeral loopback ports: the OP (tests/op/provider.mjs; JWT access tokens for the
-// sample API, refresh tokens rotated), the sample API (examples/api/server.mjs) and the app
+// In this process, on ephemeral loopback ports: the OP (dev/provider.mjs; JWT access tokens for the
+// sample API, refresh tokens rotated), the sample API (dev/api.mjs) and the app
 // (examples/server.mjs, test hooks on). One tab signs in through the provider's real login and consent
 // pages and walks the eight steps; each test checks one part of the page:
 //   1-5  authorization request (PKCE S256, state, nonce), callback (code shortened), token response
@@ -27,8 +27,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { accountClaims, fingerprint, SAMPLE_API_SCOPE } from '../op/provider.mjs';
-import { startApi } from '../../examples/api/server.mjs';
+import { accountClaims, fingerprint, SAMPLE_API_SCOPE } from '../../dev/provider.mjs';
+import { startApi } from '../../dev/api.mjs';
 import {
   assertNoSecrets, assertSignedIn, assertStorageHoldsNoSecret, captureTokenResponses, dumpStorage, lastTokenResponse,
   loginAtProvider, openSignedOut, REPO, screenshotOnFailure, startAppWithProvider, startBrowser,

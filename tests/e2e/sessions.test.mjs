@@ -7,8 +7,8 @@
 //   node --test tests/e2e/sessions.test.mjs      (needs dist/ from `node scripts/build.mjs`, and Chromium)
 //
 // In this process, on ephemeral loopback ports:
-//   OP          tests/op/provider.mjs, the client registered for /callback and / (the app's main page)
-//   API         examples/api/server.mjs
+//   OP          dev/provider.mjs, the client registered for /callback and / (the app's main page)
+//   API         dev/api.mjs
 //   redirector  an "API" whose every answer is a 302 to the recorder, on another origin
 //   recorder    records each request's Authorization and DPoP headers, answers 401 invalid_token
 //   app         examples/server.mjs + the flow-explorer page with test hooks
@@ -17,8 +17,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { startProvider, SAMPLE_API_SCOPE } from '../op/provider.mjs';
-import { startApi } from '../../examples/api/server.mjs';
+import { startProvider, SAMPLE_API_SCOPE } from '../../dev/provider.mjs';
+import { startApi } from '../../dev/api.mjs';
 import { startApp } from '../../examples/server.mjs';
 import {
   APP_ROOT, callSdk, captureTokenResponses, codeExchange, describeOutcome as describeSdkOutcome, loginAtProvider, openSignedOut,

@@ -2,7 +2,7 @@
 //
 //   node --test tests/e2e/          (needs dist/ from `node scripts/build.mjs`, and Chromium)
 //
-// Starts the local OP (tests/op/provider.mjs) and the flow-explorer app (examples/server.mjs) on
+// Starts the local OP (dev/provider.mjs) and the flow-explorer app (examples/server.mjs) on
 // ephemeral loopback ports in this process, then drives the page through the provider's real login and
 // consent pages and checks: the verified claims, that no token, code or code_verifier is left anywhere
 // the page can persist or leak it (storage, cookies, URL, history, referrer, console), that a replayed
@@ -14,7 +14,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accountClaims } from '../op/provider.mjs';
+import { accountClaims } from '../../dev/provider.mjs';
 import {
   assertNoSecrets, assertStorageHoldsNoSecret, captureTokenResponses, dumpStorage, openSignedOut,
   screenshotOnFailure, signInThroughProvider, startAppWithProvider, startBrowser, waitForOutcome,

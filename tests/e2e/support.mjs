@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fingerprint, startProvider } from '../op/provider.mjs';
+import { fingerprint, startProvider } from '../../dev/provider.mjs';
 import { launchChromium } from '../support/chromium.mjs';
 import { startApp } from '../../examples/server.mjs';
 
@@ -21,7 +21,7 @@ const ARTIFACTS = join(REPO, 'tests', 'e2e', 'artifacts');
 
 /**
  * Starts the app (examples/server.mjs, serving APP_ROOT's built SDK) and the local OP
- * (tests/op/provider.mjs, with `providerOptions`) with `clientId` registered for the app's redirect and
+ * (dev/provider.mjs, with `providerOptions`) with `clientId` registered for the app's redirect and
  * post-logout URIs. Throws first if the SDK is not built.
  */
 export async function startAppWithProvider(clientId, providerOptions = {}) {
@@ -180,7 +180,7 @@ export async function signInThroughProvider(page, { app, op, username, states })
 
 /**
  * Runs `window.__oidc[method](...args)` in the page, bounded to `limit` ms. Returns { ok: true, value },
- * { ok: false, code, name, message } for a rejection, or { timedOut: true }. A Response comes back as
+ * { ok: false, code, name, message, context } for a rejection, or { timedOut: true }. A Response comes back as
  * { status, body, challenge (WWW-Authenticate), nonce (DPoP-Nonce) }.
  */
 export function callSdk(page, limit, method, ...args) {
@@ -201,7 +201,7 @@ export function callSdk(page, limit, method, ...args) {
         }
         return { ok: true, value: value ?? null };
       } catch (e) {
-        return { ok: false, code: e?.code ?? null, name: e?.name ?? null, message: String(e?.message ?? e) };
+        return { ok: false, code: e?.code ?? null, name: e?.name ?? null, message: String(e?.message ?? e), context: e?.context ?? null };
       }
     };
     return Promise.race([run(), new Promise((r) => setTimeout(() => r({ timedOut: true }), limit))]);

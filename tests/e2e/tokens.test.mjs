@@ -7,10 +7,10 @@
 // In this process, on ephemeral loopback ports:
 //   proxy        tests/e2e/proxy.mjs: the OP is reached only through it (the OP's issuer is the proxy's
 //                URL), so a test can make the token endpoint answer 500 or drop the connection
-//   OP           tests/op/provider.mjs: JWT access tokens for the sample API (resource indicators),
+//   OP           dev/provider.mjs: JWT access tokens for the sample API (resource indicators),
 //                lifetime set per test (op.resourceServer.accessTokenTTL), refresh tokens rotated;
 //                op.tokenRequests logs each token request with fingerprints of the refresh tokens
-//   API          examples/api/server.mjs: verifies the bearer token (JWKS, iss, aud, exp, scope)
+//   API          dev/api.mjs: verifies the bearer token (JWKS, iss, aud, exp, scope)
 //   third party  a server on another origin that records whether requests carried an Authorization
 //                header (it allows that header in CORS, as an attacker's server would)
 //   app          examples/server.mjs + the flow-explorer page with test hooks (window.__oidc = the client,
@@ -23,8 +23,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { fingerprint, SAMPLE_API_SCOPE } from '../op/provider.mjs';
-import { startApi } from '../../examples/api/server.mjs';
+import { fingerprint, SAMPLE_API_SCOPE } from '../../dev/provider.mjs';
+import { startApi } from '../../dev/api.mjs';
 import { startProxy } from './proxy.mjs';
 import {
   callSdk, captureTokenResponses, codeExchange, describeOutcome as describeSdkOutcome, lastTokenResponse, refreshGrant,

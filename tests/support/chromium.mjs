@@ -7,7 +7,8 @@ export const CHROMIUM_ARGS = [
   '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-sandbox',
   // Nothing outside loopback (the provider's dev pages @import a web font; there is no internet here).
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+  // `localhost` is loopback too, and what Vite's dev server prints (tests/consumers' quick start opens it).
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
 ];
 
 /** Launches headless Chromium with CHROMIUM_ARGS, then `extraArgs`; gives up after `timeout` ms. */

@@ -12,6 +12,7 @@ const config: OidcConfig = {
   redirectUri: 'https://app.example.com/callback',
   scope: 'openid profile email',
   apiOrigins: ['https://api.example.com'],
+  debug: true,
   wasm: new URL('https://cdn.example.com/oidc_wasm_bg.wasm'),
 };
 
@@ -70,9 +71,35 @@ function Profile() {
   );
 }
 
+// The standard claims are typed; `isAuthenticated` narrows `user`, also when destructured.
+function Narrowed() {
+  const auth = useReactAuth();
+  // @ts-expect-error signed out or loading: user is null
+  void auth.user.sub;
+  if (!auth.isAuthenticated) return <button onClick={() => auth.login()}>Sign in</button>;
+  const name: string | undefined = auth.user.name;
+  const verified: boolean | undefined = auth.user.email_verified;
+  const locality: string | undefined = auth.user.address?.locality;
+  // @ts-expect-error a standard claim has its standard type
+  const wrong: number | undefined = auth.user.email;
+  const other: unknown = auth.user['https://example.com/roles'];
+  void [verified, locality, wrong, other];
+  return <p>{name ?? auth.user.sub}</p>;
+}
+
+function Destructured() {
+  const { isAuthenticated, user } = useReactAuth();
+  if (isAuthenticated) return <p>{user.preferred_username ?? user.sub}</p>;
+  const none: null = user;
+  void none;
+  return null;
+}
+
 export const reactApp = (
   <AuthProvider config={config} onRedirectCallback={(to) => history.replaceState(null, '', to ?? '/')}>
     <Profile />
+    <Narrowed />
+    <Destructured />
   </AuthProvider>
 );
 
@@ -92,5 +119,13 @@ const VueProfile = defineComponent({
           : h('button', { onClick: () => login() }, 'Sign in');
   },
 });
+
+// Vue: `state` is one ref whose value narrows on isAuthenticated.
+export function vueNarrowing(auth: VueAuth): string {
+  const s = auth.state.value;
+  // @ts-expect-error not known to be signed in
+  void s.user.sub;
+  return s.isAuthenticated ? (s.user.name ?? s.user.sub) : 'signed out';
+}
 
 export const vueApp = createApp(VueProfile).use(createAuth(config, { onRedirectCallback: (to) => void to }));

@@ -30,7 +30,7 @@
 // SDK could not read it. Proof failures answer `DPoP error="invalid_dpop_proof"` (no refresh helps).
 // When the provider's keys cannot be fetched the answer is 503 (the token is not known to be bad).
 //
-//   import { startApi } from './examples/api/server.mjs';
+//   import { startApi } from './dev/api.mjs';
 //   const api = await startApi({ issuer, allowedOrigins: [app.origin] });
 //   api.url  // http://127.0.0.1:<port>/api      api.counters, api.log (no token ever stored)
 //
@@ -40,7 +40,9 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { calculateJwkThumbprint, createRemoteJWKSet, EmbeddedJWK, errors as joseErrors, jwtVerify } from 'jose';
+import { importJose } from './deps.mjs';
+
+const { calculateJwkThumbprint, createRemoteJWKSet, EmbeddedJWK, errors: joseErrors, jwtVerify } = await importJose();
 
 /** Default identifier of the sample API (the OP's resource indicator and the tokens' `aud`). */
 export const SAMPLE_API = 'urn:oidc-wasm:sample-api';

@@ -1,4 +1,4 @@
-// Local OpenID Provider for development and end-to-end tests.
+// Local OpenID Provider for development (`npx oidc-wasm dev-provider`, `npm start`) and the tests.
 //
 // Wraps the npm package `oidc-provider` with the settings a browser SPA client needs: fresh signing
 // keys per start (RS256 used for ID tokens, an ES256 key published beside it), the built-in
@@ -7,7 +7,7 @@
 // logout, RFC 9207 `iss` in authorization responses, and per-endpoint request counters for tests.
 //
 // One API (resource server) is known: by default `urn:oidc-wasm:sample-api` with the scope `api:read`
-// (the sample API in examples/api/server.mjs). Resource indicators (RFC 8707) are on: an authorization
+// (the sample API in dev/api.mjs). Resource indicators (RFC 8707) are on: an authorization
 // request whose scope includes `api:read` gets that API as its resource even without a `resource`
 // parameter, and the granted resource is reused at code exchange and refresh, so its access tokens are
 // JWTs for the API (RFC 9068: typ at+jwt, aud = the API's identifier, scope ⊆ api:read). Without the
@@ -28,20 +28,23 @@
 // mandatory for the clients (`dpop_bound_access_tokens`). Each logged token request also says whether
 // it carried a proof (`dpop`), whether the proof had a nonce, and the proof key's RFC 7638 thumbprint.
 //
-//   import { startProvider } from './tests/op/provider.mjs';
+// Its error page names what went wrong in words a developer can act on: an unregistered redirect URI is
+// shown beside the registered ones, with the flag that registers another origin.
+//
+//   import { startProvider } from './dev/provider.mjs';
 //   const op = await startProvider({ clients: [{ client_id: 'spa', redirect_uris: ['http://127.0.0.1:3000/callback'] }] });
 //   op.issuer; op.counters.token; op.tokenRequests; await op.close();
 //
-// As a script (manual use):
-//   node tests/op/provider.mjs [--port 3001] [--client-id flow-explorer] [--redirect-uri http://127.0.0.1:3000/callback]
-//                              [--post-logout-redirect-uri http://127.0.0.1:3000/]
+// From the command line: `npx oidc-wasm dev-provider --origin http://localhost:5173` (dev/cli.mjs), which
+// also starts the sample API. The npm packages `oidc-provider` and `jose` are loaded through dev/deps.mjs.
 
 import { createHash, generateKeyPair, randomBytes, randomUUID } from 'node:crypto';
-import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader } from 'jose';
 import { createServer } from 'node:http';
 import { promisify } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import { SAMPLE_API, SAMPLE_API_SCOPE } from '../../examples/api/server.mjs';
+import { SAMPLE_API, SAMPLE_API_SCOPE } from './api.mjs';
+import { importJose, importOidcProvider } from './deps.mjs';
+
+const { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader } = await importJose();
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -56,7 +59,7 @@ async function loadProvider() {
       warn.apply(console, args);
     };
     try {
-      providerModule = await import('oidc-provider');
+      providerModule = await importOidcProvider();
     } finally {
       console.warn = warn;
     }
@@ -129,6 +132,45 @@ async function describeProof(proof) {
   } catch {
     return { dpop: true, dpopNonce: false, dpopJkt: null };
   }
+}
+
+const escapeHtml = (value) => String(value ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const originOf = (url) => { try { return new URL(url).origin; } catch { return null; } };
+
+/**
+ * The provider's error page (oidc-provider's `renderError`), saying what to do about the errors a developer
+ * meets first: a redirect URI or post-logout URI that is not registered (shown beside the registered ones,
+ * with the `--origin` flag of the development provider that registers an origin) and an unknown client_id.
+ * Everything shown is escaped; no token is ever part of it.
+ */
+function errorPage(ctx, out, clientList) {
+  const params = ctx.oidc?.params ?? {};
+  const clientId = ctx.oidc?.client?.clientId ?? params.client_id;
+  const client = clientList.find((c) => c.client_id === clientId);
+  const code = (v) => `<code>${escapeHtml(v)}</code>`;
+  const list = (items) => (items.length ? `<ul>${items.map((i) => `<li>${code(i)}</li>`).join('')}</ul>` : '<p>(none)</p>');
+  const originFlag = (url) => {
+    const origin = originOf(url);
+    return origin ? ` Started with ${code('npx oidc-wasm dev-provider')}? Add ${code(`--origin ${origin}`)} (each ${code('--origin')} registers ${code('<origin>/callback')} and ${code('<origin>/')}). Note that ${code('localhost')} and ${code('127.0.0.1')} are different origins, and so are different ports (Vite: 5173 for ${code('vite')}, 4173 for ${code('vite preview')}).` : '';
+  };
+  const hints = [];
+  const description = String(out.error_description ?? '');
+  if (out.error === 'invalid_redirect_uri' && client) {
+    hints.push(`<p>The app asked to come back to ${code(params.redirect_uri)}, which is not a redirect URI of the client ${code(client.client_id)}. Registered redirect URIs:</p>${list(client.redirect_uris)}<p>The redirect URI must match one of them exactly (scheme, host, port and path).${originFlag(params.redirect_uri)}</p>`);
+  } else if (/post_logout_redirect_uri/.test(description) && client) {
+    hints.push(`<p>The app asked to come back to ${code(params.post_logout_redirect_uri)} after logout, which is not registered for the client ${code(client.client_id)}. Registered post-logout redirect URIs:</p>${list(client.post_logout_redirect_uris ?? [])}<p>${originFlag(params.post_logout_redirect_uri)}</p>`);
+  } else if (out.error === 'invalid_client' || (clientId && !client)) {
+    hints.push(`<p>No client ${code(clientId ?? '(none)')} is registered at this provider. Registered client IDs:</p>${list(clientList.map((c) => c.client_id))}<p>The app's ${code('clientId')} must be one of them (${code('npx oidc-wasm dev-provider')} registers ${code('my-app')} unless given ${code('--client-id')}).</p>`);
+  }
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign-in error: ${escapeHtml(out.error)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:system-ui,sans-serif;margin:25px auto;max-width:40rem;padding:0 1rem}code{background:#f3f3f3;padding:0 .2em}</style>
+</head><body>
+<h1>Sign-in error</h1>
+<p id="error"><strong>${escapeHtml(out.error)}</strong>${description ? `: ${escapeHtml(description)}` : ''}</p>
+<div id="hint">${hints.join('')}</div>
+</body></html>`;
 }
 
 function spaClient(meta) {
@@ -224,6 +266,10 @@ export async function startProvider({
     },
     clientBasedCORS(ctx, origin, client) {
       return originsByClient.get(client.clientId)?.has(origin) ?? false;
+    },
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = errorPage(ctx, out, clientList);
     },
     // Default: only with offline_access + prompt=consent. SPA clients get one whenever they may use it.
     async issueRefreshToken(ctx, client) {
@@ -416,31 +462,4 @@ ${form}
       });
     },
   };
-}
-
-function parseArgs(argv) {
-  const out = {};
-  for (let i = 0; i < argv.length; i += 1) {
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
-    if (!m) throw new Error(`unknown argument ${argv[i]}`);
-    out[m[1]] = m[2] ?? argv[++i];
-  }
-  return out;
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const args = parseArgs(process.argv.slice(2));
-  const port = Number(args.port ?? process.env.OP_PORT ?? 3001);
-  const clientId = args['client-id'] ?? 'flow-explorer';
-  const redirectUri = args['redirect-uri'] ?? 'http://127.0.0.1:3000/callback';
-  const postLogout = args['post-logout-redirect-uri'] ?? `${new URL(redirectUri).origin}/`;
-  const op = await startProvider({
-    port,
-    clients: [{ client_id: clientId, redirect_uris: [redirectUri], post_logout_redirect_uris: [postLogout] }],
-  });
-  console.log(`OpenID Provider: ${op.issuer}  (discovery: ${op.issuer}/.well-known/openid-configuration)`);
-  console.log(`client_id=${clientId}  redirect_uri=${redirectUri}  — any username/password signs in. Ctrl-C stops.`);
-  const stop = () => op.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
