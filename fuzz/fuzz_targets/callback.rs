@@ -19,6 +19,7 @@ fn meta(iss_supported: bool) -> ProviderMetadata {
         revocation_endpoint: None,
         id_token_signing_alg_values_supported: vec!["RS256".into()],
         authorization_response_iss_parameter_supported: iss_supported,
+        issuer_template: None,
     }
 }
 
