@@ -39,6 +39,9 @@ for (const [features, out] of [[[], 'oidc_wasm_bg.wasm'], [['--features', 'full'
   run(bin('wasm-opt'), ['-Oz', built, '-o', `dist/${out}`]);
 }
 
+// No formatting machinery in either module (see scripts/check-size.mjs).
+run('node', ['scripts/check-size.mjs']);
+
 // ES module for bundlers and <script type="module">.
 esbuild(['js/index.ts', '--format=esm', '--outfile=dist/index.js']);
 // Script-tag build: defines the global `OidcWasm` and finds the wasm beside its own script.

@@ -19,6 +19,13 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown
 fi
 
+# 1b. The standard library's source: scripts/build.mjs rebuilds core and alloc for size (-Zbuild-std).
+if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+  command -v rustup >/dev/null || die "rustup not found: the rust-src component must be installed (rustup component add rust-src)."
+  say "adding Rust component rust-src (the standard library's source, for the size-optimised build)"
+  rustup component add rust-src
+fi
+
 # 2. wasm-bindgen-cli at exactly the version of the wasm-bindgen crate in Cargo.lock.
 want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 [ -n "$want" ] || die "could not read the wasm-bindgen version from Cargo.lock"

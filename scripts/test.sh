@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: builds everything and runs every test, from a fresh clone. Steps:
 #   1. setup (Rust target, wasm-bindgen-cli, npm packages, Chromium + ChromeDriver)
-#   2. build dist/ (prints the gzip size)
-#   3. native Rust tests            cargo test, then clippy (panic-free parsers)
+#   2. build dist/: both cores, no formatting code in either (scripts/check-size.mjs), the gzip sizes
+#   3. native Rust tests            cargo test (default and --features full), then clippy (panic-free core)
 #   4. fuzz smoke run (cargo fuzz, 10 s per target; FUZZ_SECONDS to change)
 #   5. wasm tests in headless Chromium (WebCrypto verification through the real browser host)
 #   6. end-to-end: real logins in headless Chromium against a local oidc-provider on 127.0.0.1
@@ -21,11 +21,13 @@ export CHROMIUM="${CHROMIUM:-$(command -v chromium)}"
 step "build"
 node scripts/build.mjs
 
-step "native tests (cargo test)"
+step "native tests (cargo test): the default core, then with every feature (dpop, sealed, trace)"
 cargo test --lib --tests
+cargo test --lib --tests --features full
 
 step "lint: no unwrap/expect/indexing/panic in the shipped core (cargo clippy)"
 cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --lib --target wasm32-unknown-unknown --features full -- -D warnings
 
 step "fuzz smoke run: every parser of provider and URL input, 10 s each (scripts/fuzz-smoke.sh)"
 FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash scripts/fuzz-smoke.sh
@@ -33,7 +35,7 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash scripts/fuzz-smoke.sh
 step "wasm tests in headless Chromium"
 node_modules/.bin/esbuild js/host.ts --format=esm --target=es2020 --outfile=build/test-host.js --log-level=warning
 # The runner is wasm-bindgen-test-runner (.cargo/config.toml); it reads webdriver.json for Chrome flags.
-WASM_BINDGEN_TEST_TIMEOUT=60 cargo test --target wasm32-unknown-unknown --lib
+WASM_BINDGEN_TEST_TIMEOUT=60 cargo test --target wasm32-unknown-unknown --lib --features full
 
 step "end-to-end tests (headless Chromium, local OpenID Provider)"
 node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/

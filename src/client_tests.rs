@@ -566,6 +566,11 @@ fn a_fresh_token_is_ready_without_waiting() {
     c.host.now.set(NOW + 271.0); // expires_in 300, refresh margin 30
     assert_eq!(c.authorization_ready("https://api.example/x"), None, "a refresh is due: the async path");
     assert!(refresh_posts(&c).is_empty(), "the fast path never refreshes");
+}
+
+#[test]
+#[cfg(feature = "dpop")]
+fn a_dpop_token_is_never_ready_without_waiting() {
     let d = client_with(r#","dpop":true"#);
     let (state, nonce) = start_login(&d);
     *d.host.token_response.borrow_mut() = (200, dpop_token_body(&id_token("k1", &claims(&nonce))));
@@ -687,6 +692,7 @@ fn dpop_token_body(id_token: &str) -> String {
 }
 
 #[test]
+#[cfg(feature = "dpop")]
 fn dpop_binds_the_code_and_proves_possession_at_the_token_endpoint() {
     let c = client_with(r#","dpop":true"#);
     let url = block_on(c.login(None, &[])).ok().unwrap();
@@ -707,6 +713,7 @@ fn dpop_binds_the_code_and_proves_possession_at_the_token_endpoint() {
 }
 
 #[test]
+#[cfg(feature = "dpop")]
 fn dpop_uses_a_new_key_for_each_login_and_forgets_it_at_logout() {
     let sign_in = |c: &Client<FakeHost>| {
         let url = block_on(c.login(None, &[])).ok().unwrap();
@@ -734,6 +741,7 @@ fn dpop_uses_a_new_key_for_each_login_and_forgets_it_at_logout() {
 }
 
 #[test]
+#[cfg(feature = "dpop")]
 fn dpop_refuses_a_bearer_token_and_sends_dpop_to_the_api() {
     let c = client_with(r#","dpop":true"#);
     let (state, nonce) = start_login(&c);
@@ -753,6 +761,7 @@ fn dpop_refuses_a_bearer_token_and_sends_dpop_to_the_api() {
 }
 
 #[test]
+#[cfg(feature = "dpop")]
 fn dpop_nonce_challenges_are_met_with_one_retry() {
     let c = client_with(r#","dpop":true"#);
     let (state, nonce) = start_login(&c);
@@ -772,6 +781,7 @@ fn dpop_nonce_challenges_are_met_with_one_retry() {
 }
 
 #[test]
+#[cfg(feature = "sealed")]
 fn a_sealed_session_is_restored_by_a_refresh_and_rotated() {
     let c = client_with(r#","persistSession":"sealed""#);
     let (state, nonce) = start_login(&c);
@@ -792,6 +802,7 @@ fn a_sealed_session_is_restored_by_a_refresh_and_rotated() {
 }
 
 #[test]
+#[cfg(feature = "sealed")]
 fn a_refused_sealed_session_is_cleared() {
     let c = client_with(r#","persistSession":"sealed""#);
     *c.host.sealed.borrow_mut() = Some(r#"{"claims":{"sub":"alice"},"rt":"RT-old"}"#.into());
@@ -823,6 +834,7 @@ fn tokens_that_arrive_while_waiting_for_the_lock_are_used_not_refreshed_again() 
 }
 
 #[test]
+#[cfg(feature = "trace")]
 fn the_learning_trace_shows_each_step_with_tokens_truncated() {
     let c = client_with(r#","trace":true"#);
     let (state, nonce) = start_login(&c);
@@ -849,6 +861,7 @@ fn the_learning_trace_shows_each_step_with_tokens_truncated() {
 }
 
 #[test]
+#[cfg(feature = "trace")]
 fn the_id_token_demonstration_needs_trace_and_an_api_origin() {
     let quiet = signed_in();
     assert_eq!(block_on(quiet.call_api_with_id_token("https://api.example/me")).err().map(|e| e.code), Some(ErrorCode::InvalidConfig));
@@ -974,6 +987,7 @@ fn a_login_completing_after_a_logout_in_another_tab_yields_to_it() {
 }
 
 #[test]
+#[cfg(feature = "sealed")]
 fn the_session_is_in_memory_before_the_seal_is_written() {
     // Defect 4: install_session bumped the generation and broadcast, then awaited seal() before putting the
     // new session in memory; a tab that asked in that window was handed the old (spent) refresh token.
@@ -1020,6 +1034,7 @@ fn a_refresh_answer_that_fails_validation_ends_the_session_and_the_token_is_neve
 }
 
 #[test]
+#[cfg(feature = "dpop")]
 fn a_new_login_does_not_take_the_dpop_key_of_the_session_in_use() {
     // Defect 10: login() switched to the new login's key at once; API calls still made before the user left
     // signed with a key their tokens are not bound to, and an invalid_grant then deleted the new key.
@@ -1061,6 +1076,7 @@ fn a_refused_replace_state_stops_the_callback_cleanly() {
 }
 
 #[test]
+#[cfg(feature = "trace")]
 fn a_throwing_trace_function_fails_the_call_and_releases_the_lock() {
     let c = client_with(r#","trace":true"#);
     let (state, nonce) = start_login(&c);

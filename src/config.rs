@@ -230,6 +230,21 @@ mod tests {
     }
 
     #[test]
+    fn a_feature_the_module_lacks_is_refused_and_one_it_has_accepted() {
+        for (option, feature) in [(r#","dpop":true"#, cfg!(feature = "dpop")), (r#","persistSession":"sealed""#, cfg!(feature = "sealed")), (r#","trace":true"#, cfg!(feature = "trace"))] {
+            match cfg(option) {
+                Ok(c) => assert!(feature && (c.dpop() || c.sealed() || c.trace()), "{option} accepted without its feature"),
+                Err(e) => {
+                    assert!(!feature, "{option} refused although built");
+                    assert_eq!(e.code, InvalidConfig);
+                    assert!(e.detail.contains("full module"), "{}", e.detail);
+                }
+            }
+        }
+        assert!(cfg(r#","dpop":false,"persistSession":"none","trace":false"#).is_ok(), "off is always accepted");
+    }
+
+    #[test]
     fn defaults() {
         let c = cfg("").unwrap();
         assert_eq!(c.scope, "openid");

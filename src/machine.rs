@@ -487,6 +487,19 @@ fn dispatch<S: Sys + 'static>(c: Rc<Client<MachineHost<S>>>, method: &str, args:
                 Ok(o)
             })
         }
+        // Benchmarks only (cargo feature `bench`, never in dist/): verifies `token` exactly as a callback
+        // verifies the ID token (JWS parse, key from the cached JWKS, WebCrypto signature, claims with
+        // `nonce`) and answers the claims JSON text. No token request, no session change.
+        #[cfg(feature = "bench")]
+        "verifyIdToken" => {
+            let (token, nonce) = (s("token"), v.str_member("nonce").map(|n| crate::types::Nonce::new(String::from(n))));
+            Box::pin(async move {
+                let meta = c.metadata().await?;
+                let none = crate::types::AccessToken::new(String::new());
+                let (_, text) = c.verify_id_token(&meta, &token, nonce.as_ref(), &none).await?;
+                Ok(text)
+            })
+        }
         // Synchronous: done at once.
         "ask" | "listening" | "joined" => {
             match method {

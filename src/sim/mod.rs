@@ -80,8 +80,8 @@ pub struct Settings {
 impl Settings {
     fn of_seed(seed: u64, rng: &mut Rng) -> Settings {
         Settings {
-            sealed: seed % 2 == 1,
-            dpop: (seed / 2) % 2 == 1,
+            sealed: seed % 2 == 1 && cfg!(feature = "sealed"),
+            dpop: (seed / 2) % 2 == 1 && cfg!(feature = "dpop"),
             rotation: seed % 7 != 0,
             access_ttl: [60.0, 300.0, 900.0][rng.below(3)],
             faults: [0, 0, 3, 10][rng.below(4)],
