@@ -177,7 +177,7 @@ async function runCase(browser, app, op, cs) {
 export async function runConformance({ only, concurrency = Number(process.env.CONFORMANCE_CONCURRENCY ?? 2), print = console.log, verbose = false } = {}) {
   // A snapshot of the SDK under test, so a rebuild of dist/ during the run cannot change it halfway.
   const distSource = resolve(process.env.CONFORMANCE_DIST ?? join(REPO, 'dist'));
-  const shipped = ['index.js', 'oidc_wasm_bg.wasm'];
+  const shipped = ['index.js', 'oidc_wasm_bg.wasm', 'oidc_wasm_full_bg.wasm'];
   for (const f of shipped) {
     if (!existsSync(join(distSource, f))) throw new Error(`${join(distSource, f)} is missing: build the SDK first (node scripts/build.mjs)`);
   }

@@ -543,7 +543,7 @@ async function quickstartFlow(name, origin, username, { issuer, whileSignedIn })
 }
 
 before(async () => {
-  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/react.js', 'dist/react.d.ts', 'dist/vue.js', 'dist/vue.d.ts', 'dist/oidc-wasm.global.js', 'dist/oidc_wasm_bg.wasm']) {
+  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/react.js', 'dist/react.d.ts', 'dist/vue.js', 'dist/vue.d.ts', 'dist/oidc-wasm.global.js', 'dist/oidc_wasm_bg.wasm', 'dist/oidc_wasm_full_bg.wasm']) {
     if (!existsSync(join(PACKAGE_DIR, f))) {
       throw new Error(`${join(PACKAGE_DIR, f)} is missing: build the SDK first (node scripts/build.mjs)`);
     }

@@ -60,12 +60,12 @@ before(async () => {
   readme = readFileSync(join(REPO, 'README.md'), 'utf8');
   const source = resolve(process.env.PROVIDERS_DIST ?? join(REPO, 'dist'));
   distDir = mkdtempSync(join(tmpdir(), 'oidc-wasm-providers-'));
-  const shipped = ['index.js', 'oidc_wasm_bg.wasm'];
+  const shipped = ['index.js', 'oidc_wasm_bg.wasm', 'oidc_wasm_full_bg.wasm'];
   // scripts/build.mjs empties dist/ and writes it again: wait (up to DIST_WAIT_MS) for both files to be
   // there and settled before taking the snapshot.
   const settled = () => shipped.every((f) => existsSync(join(source, f)) && statSync(join(source, f)).mtimeMs < Date.now() - 3000);
   for (const end = Date.now() + DIST_WAIT_MS; !settled();) {
-    if (Date.now() > end) throw new Error(`${source} has no settled index.js and oidc_wasm_bg.wasm: build the SDK first (node scripts/build.mjs)`);
+    if (Date.now() > end) throw new Error(`${source} has no settled index.js and wasm modules: build the SDK first (node scripts/build.mjs)`);
     await new Promise((r) => setTimeout(r, 1000));
   }
   for (const f of shipped) copyFileSync(join(source, f), join(distDir, f));
