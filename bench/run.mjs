@@ -41,7 +41,7 @@ if (!LIB_DEPS.every((d) => existsSync(join(BENCH, 'node_modules', d, 'package.js
   execFileSync('npm', ['ci', '--prefix', BENCH, '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: ROOT, stdio: 'inherit' });
 }
 
-const { buildAll, LIBS } = await import('./build.mjs');
+const { buildAll, LIBS, FULL } = await import('./build.mjs');
 const { startBenchOp } = await import('./op.mjs');
 const { startAppServer } = await import('./server.mjs');
 const { writeReport, median, pairedRatio } = await import('./report.mjs');
@@ -89,13 +89,16 @@ const waitBench = (page, key) => page.waitForFunction((k) => window.__bench?.[k]
 
 const results = { coldStart: {}, callback: {}, callbackRequests: {}, timelines: { cold: [], callback: [] }, verify: null, fetch: null, storms: [] };
 // Where oidc-wasm's time goes on a page: its requests from the page's resource timing (ms from navigation
-// start; cross-origin entries keep startTime and responseEnd), the first script, ready and user.
+// start; cross-origin entries keep startTime and responseEnd), the first script, ready and user, and the
+// calls the page's phase probes recorded (bench/server.mjs: wasm instantiation, the Web Locks query,
+// WebCrypto), each [start, end].
 const timeline = (page) => page.evaluate(() => {
   const entry = (re) => performance.getEntriesByType('resource').find((e) => re.test(new URL(e.name).pathname));
   const span = (re) => { const e = entry(re); return e ? [e.startTime, e.responseEnd] : null; };
   return {
     t0: window.__t0, app: span(/app\.js$/), wasm: span(/\.wasm$/), discovery: span(/openid-configuration$/),
     token: span(/\/token$/), jwks: span(/\/jwks$/), ready: window.__bench.ready, user: window.__bench.user ?? null,
+    calls: window.__phases ?? {},
   };
 });
 try {
@@ -142,7 +145,7 @@ try {
 
   // 4. Verification cost.
   if (want('verify')) {
-  log(`verification: ${ITERATIONS} iterations each (${built.coreHook ? 'core hook' : 'via handleCallback, no hook in this core'})`);
+  log(`verification: ${ITERATIONS} iterations each (${built.coreHook ? 'the core\'s verifyIdToken method (bench feature)' : 'through the callback: no hook in this core'})`);
   {
     const context = await newContext();
     const page = await context.newPage();
@@ -283,13 +286,19 @@ const command = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 
 const envUsed = ['BENCH_QUICK', 'BENCH_ROUNDS', 'BENCH_ITERATIONS', 'BENCH_STORM', 'BENCH_TABS'].filter((k) => process.env[k] !== undefined)
   .map((k) => `${k}=${process.env[k]}`).join(' ');
 if (ONLY) {
-  const size = built.sizes['oidc-wasm'];
-  log(`oidc-wasm size: JS ${size.js.gzip} + wasm ${size.wasm.gzip} = ${size.js.gzip + size.wasm.gzip} B gzip`);
+  for (const name of ['oidc-wasm', FULL]) {
+    const size = built.sizes[name];
+    log(`${name} size: JS ${size.js.gzip} + wasm ${size.wasm.gzip} = ${size.js.gzip + size.wasm.gzip} B gzip`);
+  }
   for (const [name, per] of [['cold start', results.coldStart], ['callback', results.callback]]) {
     const line = Object.entries(per).filter(([, v]) => v.length).map(([k, v]) => `${k} ${median(v).toFixed(1)} ms`).join(', ');
     if (line) log(`${name} medians: ${line}`);
   }
   const paired = (a, b) => pairedRatio(a, b).toFixed(2);
+  for (const [name, per] of [['cold start', results.coldStart], ['callback', results.callback]]) {
+    if (!per['oidc-wasm']?.length) continue;
+    log(`${name} paired ratios, oidc-wasm ÷ anchor: ${LIBS.filter((l) => l !== 'oidc-wasm').map((l) => `${l} ${paired(per['oidc-wasm'], per[l])}`).join(', ')}`);
+  }
   if (results.verify) {
     const s = results.verify.samples;
     log(`verification medians (µs): ${Object.entries(s).map(([k, v]) => `${k} ${median(v).toFixed(1)}`).join(', ')}; paired ratio shipped/bare import+verify ${paired(s.wasmCached, s.bareUncached)}`);

@@ -8,7 +8,8 @@
 //                              fingerprint (never the token), for the fetch and storm measurements
 //
 // Each HTML page starts with a classic inline script that records `window.__t0` (the page's first
-// script), then `window.BENCH` (where the OP and the API are), then the app's module bundle.
+// script), then (app pages) the phase probes (PHASES below), then `window.BENCH` (where the OP and the API
+// are), then the app's module bundle.
 // Bundles and wasm are cacheable (a warm cache on the redirect page, as after a real login redirect);
 // HTML is not. Nothing is compressed: on loopback the byte count barely matters, parse/compile does.
 
@@ -16,6 +17,32 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
+
+// The phase probes of the app pages (not the verification page): each call of these browser functions is
+// recorded as [start, end] (ms, the page's clock) in `window.__phases[name]` — the wasm compile and instantiate,
+// the Web Locks query (oidc-wasm asks whether other tabs are open), WebCrypto's key import, verify and digest.
+// Timing only: arguments and results pass through untouched, and nothing else is read. Every library's page
+// has them; a call costs a closure and a timestamp.
+const PHASES = `(function () {
+  var P = (window.__phases = {});
+  function wrap(o, k, name) {
+    var f = o && o[k];
+    if (typeof f !== 'function') return;
+    o[k] = function () {
+      var s = [performance.now(), null];
+      var list = (P[name] = P[name] || []);
+      if (list.length < 50) list.push(s);
+      var r = f.apply(this, arguments);
+      var end = function () { if (s[1] === null) s[1] = performance.now(); };
+      Promise.resolve(r).then(end, end);
+      return r;
+    };
+  }
+  wrap(WebAssembly, 'instantiateStreaming', 'instantiate');
+  wrap(WebAssembly, 'instantiate', 'instantiate');
+  if (navigator.locks) wrap(navigator.locks, 'query', 'locksQuery');
+  if (window.crypto && crypto.subtle) ['importKey', 'verify', 'digest'].forEach(function (k) { wrap(crypto.subtle, k, k); });
+})();`;
 
 const TYPES = { '.js': 'text/javascript; charset=utf-8', '.wasm': 'application/wasm', '.html': 'text/html; charset=utf-8' };
 
@@ -28,7 +55,8 @@ export async function startAppServer({ outDir, libs }) {
 
   const page = (dir, bench) => `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>${dir}</title>
-<script>window.__t0 = performance.now();</script>
+<script>window.__t0 = performance.now();</script>${dir === 'verify' ? '' : `
+<script>${PHASES}</script>`}
 <script>window.BENCH = ${JSON.stringify(bench).replace(/</g, '\\u003c')};</script>
 <script type="module" src="/${dir}/app.js"></script>
 </head><body></body></html>`;

@@ -1,26 +1,30 @@
 // Verification cost: oidc-wasm's ID-token verification beside bare WebCrypto on the same token, in one page.
 //
 // The page makes an RS256 key pair and signs an ID token shaped like oidc-provider's (no at_hash, so the
-// comparison is signature + claims only). oidc-wasm's core (`Core`, the class the public wrapper drives)
-// runs over a scripted host: the real browser host's WebCrypto, randomness and clock, but discovery, JWKS
-// and the token endpoint answered from memory and storage in a Map — no network, no IndexedDB.
+// comparison is signature + claims only). oidc-wasm's core runs through js/core.ts exactly as the SDK runs it
+// (`Module`, `Core`: events in, effects out, carried out by a host), over a scripted host: the real browser
+// host's WebCrypto (importKey by handle, verify), but discovery, JWKS and the token endpoint answered from
+// memory, and the module's storage imports (sessionStorage, the tabs' shared generation in localStorage,
+// history.replaceState) replaced by a Map — no network, no Web Storage, no IndexedDB. Each contestant has its
+// own instance of the module (compiled once).
 //
 // What is timed per iteration, with `mode`:
-//   hook      core.verifyIdTokenForBenchmark(token, nonce): JWS parse, key from the (cached) JWKS,
-//             WebCrypto verify, claims and nonce checks — exactly verify_id_token. Used when the core
-//             was built with that export (cargo feature `bench`, see bench/run.mjs).
-//   callback  core.handleCallback(url) with the login transaction put back before each iteration: the
-//             same verification plus callback-URL parsing, the transaction read, the token-response
-//             parse and the session install. An upper bound, used while the core has no hook.
+//   hook      core.call('verifyIdToken', { token, nonce }): JWS parse, key from the (cached) JWKS, WebCrypto
+//             verify, claims and nonce checks — exactly the verify_id_token a callback runs. Used when the
+//             core was built with that method (cargo feature `bench`, see bench/build.mjs).
+//   callback  core.call('callback', { url }) with the login transaction put back before each iteration:
+//             the same verification plus callback-URL parsing, the transaction read, the token-response parse
+//             and the session install. An upper bound, used while the core has no hook.
 // Each is measured twice, like for like:
 //   uncached  the host imports the JWK on every verification  vs  bare importKey + verify
 //   cached    the browser host as shipped (keeps the imported key) vs bare verify with the key imported once
 //   no crypto the core with the host's verify answering `true` at once: what oidc-wasm itself costs per
-//             token (parsing, checks, the wasm/JS crossings), a diagnostic beside the two pairs
+//             token (parsing, checks, the wasm/JS crossings, the effect round trips), a diagnostic beside the
+//             two pairs
 // Blocks of BLOCK iterations alternate between the contestants; performance.now() is coarse (100 µs outside
 // cross-origin isolation), so each block's mean is one sample: median and min–max are over block means.
 
-import init, { Core } from 'oidc-wasm-core';
+import { Core, Module } from '../../js/core.ts';
 import { browserHost } from '../../js/host.ts';
 
 const q = new URLSearchParams(location.search);
@@ -32,8 +36,31 @@ const b64u = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).repl
 const randomB64u = (n) => b64u(crypto.getRandomValues(new Uint8Array(n)));
 const enc = new TextEncoder();
 
+/** An instance of the core whose storage imports use `store` (a Map) instead of Web Storage and history. */
+async function instantiate(compiled, store) {
+  const m = new Module();
+  const imports = m.imports();
+  const str = (p, l) => m.str(p, l);
+  const shared = new Map();
+  Object.assign(imports.env, {
+    storage_get: (kp, kl) => m.putText(store.get(str(kp, kl)) ?? null),
+    storage_set: (kp, kl, vp, vl) => { store.set(str(kp, kl), str(vp, vl)); return 1; },
+    storage_remove: (kp, kl) => { store.delete(str(kp, kl)); },
+    storage_keys: (pp, pl) => { const p = str(pp, pl); return m.putText([...store.keys()].filter((k) => k.startsWith(p)).join('\n')); },
+    shared_get: (np, nl, ended) => shared.get(`${str(np, nl)}|${ended}`) ?? 0,
+    shared_set: (np, nl, generation, ended) => {
+      const name = str(np, nl);
+      shared.set(`${name}|0`, generation);
+      if (ended) shared.set(`${name}|1`, generation);
+    },
+    replace_url: () => 1,
+  });
+  m.ex = (await WebAssembly.instantiate(compiled, imports)).exports;
+  return m;
+}
+
 async function main() {
-  await init({ module_or_path: new URL('./core.wasm', import.meta.url) });
+  const compiled = await WebAssembly.compileStreaming(fetch(new URL('./core.wasm', import.meta.url)));
   const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
   const pair = await crypto.subtle.generateKey({ ...alg, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) }, true, ['sign', 'verify']);
   const { kty, n, e } = await crypto.subtle.exportKey('jwk', pair.publicKey);
@@ -63,33 +90,25 @@ async function main() {
   const jwks = JSON.stringify({ keys: [jwk] });
   const tokenResponse = JSON.stringify({ access_token: randomB64u(32), token_type: 'Bearer', expires_in: 3600, id_token: token, scope: 'openid profile email' });
   const makeHost = (cached, stub) => {
-    const real = browserHost();
-    const store = new Map();
     const host = {
-      ...real,
+      ...browserHost(), // WebCrypto as shipped: importKey by handle, verify with the kept key
       async http(method, url) {
         const body = url.endsWith('/.well-known/openid-configuration') ? discovery : url.endsWith('/jwks') ? jwks : tokenResponse;
         return { status: 200, body };
       },
-      storageGet: (k) => store.get(k) ?? null,
-      storageSet: (k, v) => { store.set(k, v); return true; },
-      storageRemove: (k) => { store.delete(k); },
-      storageKeys: (p) => [...store.keys()].filter((k) => k.startsWith(p)),
-      replaceUrl() {},
+      prefetch() {}, // the scripted http answers at once: nothing to start early (and no real request)
       lock: async () => () => {},
-      prefetch() {},
-      sharedGeneration: () => 0,
-      setSharedGeneration() {},
       broadcast() {},
     };
     if (stub) {
       host.verify = async () => true; // diagnostic: the core's own work, with WebCrypto taken out
     } else if (!cached) {
-      // The shipped host's verify without its key cache: importKey + verify every time.
-      // The shipped host imports a key once (the core keeps its handle); this one imports it again for
-      // every verification, from the JWK the core handed over.
+      // The shipped host's verify without its key cache: importKey + verify every time, from the JWK the core
+      // handed over with the handle (the shipped host imports once per handle and keeps the CryptoKey).
       const imported = [];
-      host.importKey = (name, hash, namedCurve, saltLength, jwkText) => imported.push({ alg: { name, hash, namedCurve, saltLength }, jwk: JSON.parse(jwkText) }) - 1;
+      host.importKey = (handle, name, hash, namedCurve, saltLength, jwkText) => {
+        imported[handle] = { alg: { name, hash, namedCurve, saltLength }, jwk: JSON.parse(jwkText) };
+      };
       host.verify = async (handle, bytes, sig) => {
         const input = bytes.slice();
         const s = sig.slice();
@@ -98,21 +117,31 @@ async function main() {
         return crypto.subtle.verify(a, key, s, input);
       };
     }
-    return { host, store };
+    return host;
   };
 
-  const hook = typeof Core.prototype.verifyIdTokenForBenchmark === 'function';
+  let mode = 'hook';
   const makeCore = async (cached, stub = false) => {
-    const { host, store } = makeHost(cached, stub);
-    const core = new Core(JSON.stringify({ issuer, clientId, redirectUri, appOrigin: location.origin }), host);
-    await core.discover();
-    if (hook) return async () => { await core.verifyIdTokenForBenchmark(token, nonce); };
+    const store = new Map();
+    const m = await instantiate(compiled, store);
+    const core = new Core(m, JSON.stringify({ issuer, clientId, redirectUri, appOrigin: location.origin }), makeHost(cached, stub));
+    await core.call('discover');
+    if (mode === 'hook') {
+      try {
+        const claims = await core.call('verifyIdToken', { token, nonce });
+        if (claims?.sub !== payload.sub) throw new Error('verifyIdToken did not answer the token\'s claims');
+        return async () => { await core.call('verifyIdToken', { token, nonce }); };
+      } catch (e) {
+        if (!(Array.isArray(e) && e[0] === 'invalid_config')) throw e;
+        mode = 'callback'; // a core without the method (built without the `bench` feature): "unknown call"
+      }
+    }
     const state = randomB64u(32);
     const tx = JSON.stringify({ v: 1, state, code_verifier: randomB64u(32), nonce, issuer, expires_at: now + 600 });
     const url = `${redirectUri}?code=${randomB64u(16)}&state=${state}`;
     return async () => {
       store.set(`oidc-wasm.tx.${state}`, tx);
-      await core.handleCallback(url);
+      await core.call('callback', { url });
     };
   };
 
@@ -128,7 +157,7 @@ async function main() {
     if (!(await crypto.subtle.verify(alg, key, signature, data))) throw new Error('bare verify failed');
   };
 
-  // Correctness first: oidc-wasm must accept this token (and the hook must return its claims).
+  // Correctness first: oidc-wasm must accept this token (a rejection fails the page).
   for (const f of [wasmUncached, wasmCached, wasmNoCrypto, bareUncached, bareCached]) for (let i = 0; i < WARMUP; i += 1) await f();
 
   const contestants = { wasmUncached, bareUncached, wasmCached, bareCached, wasmNoCrypto };
@@ -143,8 +172,11 @@ async function main() {
       samples[name].push(((performance.now() - t0) / BLOCK) * 1000); // µs per verification
     }
   }
-  return { mode: hook ? 'hook' : 'callback', n: Math.max(1, Math.round(N / BLOCK)) * BLOCK, block: BLOCK, samples, crossOriginIsolated };
+  return { mode, n: Math.max(1, Math.round(N / BLOCK)) * BLOCK, block: BLOCK, samples, crossOriginIsolated };
 }
 
 window.__bench = {};
-main().then((r) => { window.__bench.result = r; }, (e) => { window.__bench.error = String(e?.code ?? '') + ' ' + String(e?.message ?? e); });
+main().then((r) => { window.__bench.result = r; }, (e) => {
+  const err = Array.isArray(e) ? `${e[0]} ${e[1]}` : `${String(e?.code ?? '')} ${String(e?.message ?? e)}`;
+  window.__bench.error = err;
+});
