@@ -390,6 +390,25 @@ fn opt_json_str(s: Option<&str>) -> String {
     s.map_or_else(|| "null".into(), json_str)
 }
 
+/// A callback's outcome for the wrapper: `{"user":claims|null,"returnTo"?,"acr"?,"silent"?}`.
+fn callback_json(r: &crate::client::CallbackResult) -> String {
+    let mut out = String::from("{\"user\":");
+    out.push_str(r.claims_text.as_deref().unwrap_or("null"));
+    if let Some(rt) = &r.return_to {
+        out.push_str(",\"returnTo\":");
+        json::write_str(&mut out, rt);
+    }
+    if let Some(acr) = &r.acr {
+        out.push_str(",\"acr\":");
+        json::write_str(&mut out, acr);
+    }
+    if r.silent {
+        out.push_str(",\"silent\":true");
+    }
+    out.push('}');
+    out
+}
+
 /// `returnTo` and `extraParams` of `login()`.
 type LoginOptions = (Option<String>, Vec<(String, String)>);
 
@@ -424,25 +443,37 @@ fn dispatch<S: Sys + 'static>(c: Rc<Client<MachineHost<S>>>, method: &str, args:
         "discover" => Box::pin(async move { c.metadata().await.map(|_| "null".into()) }),
         "login" => {
             let (return_to, extra) = login_options(&v)?;
-            Box::pin(async move { c.login(return_to, &extra).await.map(|u| json_str(&u)) })
+            Box::pin(async move { c.start_login(return_to, &extra, crate::transaction::LoginKind::Redirect).await.map(|(u, _)| json_str(&u)) })
         }
         "callback" => {
             let url = s("url");
+            Box::pin(async move { c.handle_callback(&url).await.map(|r| callback_json(&r)) })
+        }
+        // `loginWithPopup` (src/popup.rs): the URL for the popup, the state its relay comes under, and how
+        // long to wait for it (ms).
+        "popupLogin" => {
+            let (return_to, extra) = login_options(&v)?;
+            let timeout = crate::popup::popup_timeout(v.get("timeoutSeconds"))?;
             Box::pin(async move {
-                let r = c.handle_callback(&url).await?;
-                let mut out = String::from("{\"user\":");
-                out.push_str(&r.claims_text);
-                if let Some(rt) = r.return_to {
-                    out.push_str(",\"returnTo\":");
-                    json::write_str(&mut out, &rt);
-                }
-                if let Some(acr) = r.acr {
-                    out.push_str(",\"acr\":");
-                    json::write_str(&mut out, &acr);
-                }
-                out.push('}');
-                Ok(out)
+                let (url, state) = c.popup_login(return_to, &extra).await?;
+                let mut o = String::from("{\"url\":");
+                json::write_str(&mut o, &url);
+                o.push_str(",\"state\":");
+                json::write_str(&mut o, state.as_str());
+                o.push_str(",\"ms\":");
+                json::write_u64(&mut o, (timeout * 1000.0) as u64);
+                o.push('}');
+                Ok(o)
             })
+        }
+        "popupCallback" => {
+            let url = s("url");
+            Box::pin(async move { c.popup_callback(&url).await.map(|r| r.map_or_else(|| "null".into(), |r| callback_json(&r))) })
+        }
+        // `checkSession` (src/session_check.rs): the URL of the silent check, or null.
+        "checkSession" => {
+            let return_to = v.str_member("returnTo").map(String::from);
+            Box::pin(async move { c.check_session(return_to).await.map(|u| opt_json_str(u.as_deref())) })
         }
         "refresh" => Box::pin(async move { c.refresh().await.map(|_| "null".into()) }),
         "restore" => Box::pin(async move { c.restore().await.map(boolean) }),
@@ -501,10 +532,11 @@ fn dispatch<S: Sys + 'static>(c: Rc<Client<MachineHost<S>>>, method: &str, args:
             })
         }
         // Synchronous: done at once.
-        "ask" | "listening" | "joined" => {
+        "ask" | "listening" | "joined" | "popupCancel" => {
             match method {
                 "ask" => c.ask_other_tabs(),
                 "listening" => c.listening(),
+                "popupCancel" => c.popup_cancel(&s("state")),
                 _ => c.joined(),
             }
             Box::pin(core::future::ready(Ok(String::from("null"))))
