@@ -238,9 +238,8 @@ impl<H: Host> Client<H> {
         };
         let state = tx.state.clone();
         if kind == LoginKind::Popup {
-            let mut popups = self.popups.get_mut_ref();
-            popups.retain(|t| !t.is_expired(now));
-            popups.push(tx);
+            // Until its relay arrives or the wrapper gives it up (`popup_cancel`, always called).
+            self.popups.get_mut_ref().push(tx);
         } else if !self.host.storage_set(&storage_key(&tx.state), &tx.to_json()) {
             return fail(StorageUnavailable, "sessionStorage refused the login transaction; the login could not complete");
         }
@@ -259,8 +258,15 @@ impl<H: Host> Client<H> {
 
     /// Completes a login at the redirect URI. `url` is the page's full URL.
     pub async fn handle_callback(&self, url: &str) -> Result<CallbackResult> {
-        // First, before any await lets other code run: take code and state out of the address bar, for
-        // good and bad responses alike (RFC 10017 §7.2.1).
+        let (params, state, tx) = self.take_callback(url)?;
+        self.complete_login(&params, state, tx).await
+    }
+
+    /// The synchronous start of a callback: the address bar scrubbed, the response read, and its login
+    /// transaction taken out of sessionStorage (single use).
+    pub fn take_callback(&self, url: &str) -> Result<(crate::callback::CallbackParams, State, LoginTransaction)> {
+        // First, before anything else can run: take code and state out of the address bar, for good and
+        // bad responses alike (RFC 10017 §7.2.1).
         let scrubbed = self.host.replace_url(&scrubbed_url(url));
 
         let params = parse_callback(url)?;
@@ -276,7 +282,7 @@ impl<H: Host> Client<H> {
             return fail(BrowserError, "history.replaceState refused to take the code out of the address bar; the login was stopped: start it again");
         }
         let tx = LoginTransaction::from_json(&text)?;
-        self.complete_login(&params, state, tx).await
+        Ok((params, state, tx))
     }
 
     /// The rest of a callback, once its transaction is found (here, or in `popup_callback`): the response is

@@ -31,6 +31,7 @@ use crate::config::Config;
 use crate::error::{ErrorCode, OidcError, Result};
 use crate::host::{Host, HttpResponse};
 use crate::json::{self, Json};
+use crate::transaction::LoginKind;
 
 /// What the core needs at once, without an event round trip.
 pub trait Sys {
@@ -441,21 +442,29 @@ fn dispatch<S: Sys + 'static>(c: Rc<Client<MachineHost<S>>>, method: &str, args:
     let boolean = |b: bool| String::from(if b { "true" } else { "false" });
     Ok(match method {
         "discover" => Box::pin(async move { c.metadata().await.map(|_| "null".into()) }),
-        "login" => {
-            let (return_to, extra) = login_options(&v)?;
-            Box::pin(async move { c.start_login(return_to, &extra, crate::transaction::LoginKind::Redirect).await.map(|(u, _)| json_str(&u)) })
-        }
-        "callback" => {
-            let url = s("url");
-            Box::pin(async move { c.handle_callback(&url).await.map(|r| callback_json(&r)) })
-        }
-        // `loginWithPopup` (src/popup.rs): the URL for the popup, the state its relay comes under, and how
-        // long to wait for it (ms).
-        "popupLogin" => {
-            let (return_to, extra) = login_options(&v)?;
-            let timeout = crate::popup::popup_timeout(v.get("timeoutSeconds"))?;
+        // The three ways a login starts (src/transaction.rs `LoginKind`), one flow: `login` answers the URL to
+        // navigate to; `popupLogin` (src/popup.rs) the URL for the popup, the state its relay comes under and
+        // how long to wait for it (ms); `checkSession` (src/session_check.rs) the URL of the silent check, or
+        // null when none is due.
+        "login" | "popupLogin" | "checkSession" => {
+            let kind = match method {
+                "popupLogin" => LoginKind::Popup,
+                "checkSession" => LoginKind::Silent,
+                _ => LoginKind::Redirect,
+            };
+            let (return_to, extra) = match kind {
+                LoginKind::Silent => match c.session_check_due(v.str_member("returnTo").map(String::from)) {
+                    Some(due) => due,
+                    None => return Ok(Box::pin(core::future::ready(Ok(String::from("null"))))),
+                },
+                _ => login_options(&v)?,
+            };
+            let timeout = if kind == LoginKind::Popup { crate::popup::popup_timeout(v.get("timeoutSeconds"))? } else { 0.0 };
             Box::pin(async move {
-                let (url, state) = c.popup_login(return_to, &extra).await?;
+                let (url, state) = c.start_login(return_to, &extra, kind).await?;
+                if kind != LoginKind::Popup {
+                    return Ok(json_str(&url));
+                }
                 let mut o = String::from("{\"url\":");
                 json::write_str(&mut o, &url);
                 o.push_str(",\"state\":");
@@ -466,14 +475,17 @@ fn dispatch<S: Sys + 'static>(c: Rc<Client<MachineHost<S>>>, method: &str, args:
                 Ok(o)
             })
         }
-        "popupCallback" => {
+        // A callback at the redirect URI, or a response relayed from a popup (null: not one this client waits
+        // for). The transaction is taken at once; the rest is one flow.
+        "callback" | "popupCallback" => {
             let url = s("url");
-            Box::pin(async move { c.popup_callback(&url).await.map(|r| r.map_or_else(|| "null".into(), |r| callback_json(&r))) })
-        }
-        // `checkSession` (src/session_check.rs): the URL of the silent check, or null.
-        "checkSession" => {
-            let return_to = v.str_member("returnTo").map(String::from);
-            Box::pin(async move { c.check_session(return_to).await.map(|u| opt_json_str(u.as_deref())) })
+            let taken = if method == "callback" { Some(c.take_callback(&url)?) } else { c.take_popup_relay(&url) };
+            Box::pin(async move {
+                match taken {
+                    Some((params, state, tx)) => c.complete_login(&params, state, tx).await.map(|r| callback_json(&r)),
+                    None => Ok(String::from("null")),
+                }
+            })
         }
         "refresh" => Box::pin(async move { c.refresh().await.map(|_| "null".into()) }),
         "restore" => Box::pin(async move { c.restore().await.map(boolean) }),
@@ -536,7 +548,7 @@ fn dispatch<S: Sys + 'static>(c: Rc<Client<MachineHost<S>>>, method: &str, args:
             match method {
                 "ask" => c.ask_other_tabs(),
                 "listening" => c.listening(),
-                "popupCancel" => c.popup_cancel(&s("state")),
+                "popupCancel" => drop(c.popup_cancel(&s("state"))),
                 _ => c.joined(),
             }
             Box::pin(core::future::ready(Ok(String::from("null"))))

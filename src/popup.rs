@@ -14,12 +14,12 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::callback::parse_callback;
+use crate::callback::{parse_callback, CallbackParams};
 use crate::client::{CallbackResult, Client};
 use crate::error::{fail, ErrorCode, Result};
 use crate::host::Host;
 use crate::json::Json;
-use crate::transaction::{LoginKind, LIFETIME_SECONDS};
+use crate::transaction::{LoginKind, LoginTransaction, LIFETIME_SECONDS};
 use crate::types::State;
 
 /// How long `loginWithPopup` waits for the popup's answer by default (seconds): time to sign in, with a
@@ -46,21 +46,27 @@ impl<H: Host> Client<H> {
     /// when it is not the answer to a popup login this client waits for; otherwise the login's outcome, as
     /// `handle_callback` gives it.
     pub async fn popup_callback(&self, url: &str) -> Result<Option<CallbackResult>> {
-        let Ok(params) = parse_callback(url) else { return Ok(None) };
-        let Some(state) = params.state.as_deref().filter(|s| s.starts_with(LoginKind::Popup.state_prefix())) else { return Ok(None) };
-        // Taken out before any await: a second relay of the same response finds nothing.
-        let tx = {
-            let mut popups = self.popups.get_mut_ref();
-            let Some(i) = popups.iter().position(|t| t.state.as_str() == state) else { return Ok(None) };
-            popups.swap_remove(i)
-        };
-        let state = State::new(String::from(state));
-        self.complete_login(&params, state, tx).await.map(Some)
+        match self.take_popup_relay(url) {
+            Some((params, state, tx)) => self.complete_login(&params, state, tx).await.map(Some),
+            None => Ok(None),
+        }
     }
 
-    /// The popup login with this `state` was given up (the popup closed, the time ran out): a relay of its
-    /// response is refused from now on.
-    pub fn popup_cancel(&self, state: &str) {
-        self.popups.get_mut_ref().retain(|t| t.state.as_str() != state);
+    /// The synchronous start of `popup_callback`: the relayed response and its popup login's transaction,
+    /// taken out of the waiting list at once (a second relay of it finds nothing), or `None`.
+    pub fn take_popup_relay(&self, url: &str) -> Option<(CallbackParams, State, LoginTransaction)> {
+        let params = parse_callback(url).ok()?;
+        let state = params.state.clone()?;
+        let tx = self.popup_cancel(&state)?;
+        Some((params, State::new(state), tx))
+    }
+
+    /// Takes the popup login with this `state` out of the waiting list. The wrapper calls it when it gives
+    /// the login up (the popup closed, the time ran out) or once it is over: a relay of its response is
+    /// refused from then on.
+    pub fn popup_cancel(&self, state: &str) -> Option<LoginTransaction> {
+        let mut popups = self.popups.get_mut_ref();
+        let i = popups.iter().position(|t| t.state.as_str() == state)?;
+        Some(popups.swap_remove(i))
     }
 }

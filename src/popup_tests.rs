@@ -59,7 +59,7 @@ fn the_relay_of_the_pending_popup_login_signs_in_once_and_a_forged_one_is_ignore
 fn a_relay_for_a_popup_login_given_up_is_refused() {
     let c = client();
     let (state, _) = start_popup(&c);
-    c.popup_cancel(&state);
+    assert!(c.popup_cancel(&state).is_some());
     assert!(relay(&c, &callback_url(&state)).ok().unwrap().is_none());
     assert_eq!(posts(&c), 0);
 }
@@ -123,12 +123,16 @@ fn a_relayed_response_is_checked_like_a_callback() {
 }
 
 #[test]
-fn expired_popup_logins_are_purged_by_the_next_one() {
+fn two_popup_logins_wait_side_by_side_and_each_takes_only_its_own_relay() {
     let c = client();
-    start_popup(&c);
-    c.host.now.set(NOW + 601.0);
-    start_popup(&c);
-    assert_eq!(c.popups.borrow().len(), 1);
+    let (first, _) = start_popup(&c);
+    let (second, nonce) = start_popup(&c);
+    assert_ne!(first, second);
+    *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
+    assert!(relay(&c, &callback_url(&second)).ok().unwrap().is_some());
+    assert_eq!(c.popups.borrow().len(), 1, "the first still waits");
+    assert!(c.popup_cancel(&first).is_some());
+    assert!(c.popups.borrow().is_empty());
 }
 
 #[test]

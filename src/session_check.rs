@@ -20,6 +20,9 @@ use crate::error::{ErrorCode, OidcError, Result};
 use crate::host::Host;
 use crate::transaction::{check_return_to, LoginKind};
 
+/// The `returnTo` and the extra authorization parameters of a check's login.
+pub type CheckLogin = (Option<String>, Vec<(String, String)>);
+
 /// The sessionStorage key of the once-per-tab-session mark, before the app's coordination name.
 pub const CHECKED_PREFIX: &str = "oidc-wasm.checked.";
 
@@ -41,16 +44,24 @@ impl<H: Host> Client<H> {
     /// to `return_to`, a path on this origin: the page's path, query and fragment), or `None` when no check
     /// is due — the option is off, a session is held, or this tab has checked already.
     pub async fn check_session(&self, return_to: Option<String>) -> Result<Option<String>> {
+        match self.session_check_due(return_to) {
+            Some((return_to, extra)) => self.start_login(return_to, &extra, LoginKind::Silent).await.map(|(url, _)| Some(url)),
+            None => Ok(None),
+        }
+    }
+
+    /// The synchronous start of `check_session`: whether a check is due (marking this tab session as
+    /// checked), and then the `returnTo` and parameters of its login.
+    pub fn session_check_due(&self, return_to: Option<String>) -> Option<CheckLogin> {
         if !self.config.check_session || self.is_authenticated() {
-            return Ok(None);
+            return None;
         }
         let key = self.checked_key();
         if self.host.storage_get(&key).is_some() || !self.host.storage_set(&key, "1") {
-            return Ok(None);
+            return None;
         }
         let return_to = return_to.filter(|r| check_return_to(r).is_ok());
-        let prompt = [(String::from("prompt"), String::from("none"))];
-        self.start_login(return_to, &prompt, LoginKind::Silent).await.map(|(url, _)| Some(url))
+        Some((return_to, vec![(String::from("prompt"), String::from("none"))]))
     }
 
     /// A login completed in this tab: the next load without a session checks again.
