@@ -100,7 +100,10 @@ async function startPopupLogin(page, options) {
     b.id = 'test-popup-login';
     b.textContent = 'test popup login';
     b.addEventListener('click', () => {
-      window.__oidc.loginWithPopup(opts).then(
+      // `ownWindow`: the app opens the popup itself, on a page of its own, and passes it.
+      const { ownWindow, ...rest } = opts;
+      const options = ownWindow ? { ...rest, popup: window.open('/favicon.svg', 'app-popup', 'popup,width=500,height=640') } : rest;
+      window.__oidc.loginWithPopup(options).then(
         (r) => { window.__popupOutcome = { ok: true, sub: r.user.sub }; },
         (e) => { window.__popupOutcome = { ok: false, code: e.code, error: e.error ?? null, message: e.message }; },
       );
@@ -307,6 +310,25 @@ describe('popup sign-in', () => {
         assert.equal(session.relays.length, 1, 'the error was relayed');
         assert.equal(codeExchanges(session).length, 0);
         assert.equal(await callSdk(page, STEP_TIMEOUT, 'isAuthenticated').then((r) => r.value), false);
+      });
+    } finally {
+      await session.context.close();
+    }
+  });
+
+  test('a window the app opened itself is used: no second window, signed in', { timeout: TEST_TIMEOUT }, async () => {
+    configure();
+    const session = await newSession();
+    try {
+      await screenshotOnFailure(session.pages, 'popup-own-window', async () => {
+        const page = await session.newTab();
+        await openSignedOut(page, app);
+        const popup = await startPopupLogin(page, { ownWindow: true });
+        await signInInPopup(popup, 'pia');
+        const outcome = await popupOutcome(page);
+        assert.deepEqual([outcome.ok, outcome.sub], [true, 'pia'], JSON.stringify(outcome));
+        assert.equal(session.context.pages().length, 1, 'only the app\'s own popup was opened, and it closed');
+        assert.equal(session.relays.length, 1);
       });
     } finally {
       await session.context.close();
