@@ -8,7 +8,9 @@
 //   anything else       files from examples/flow-explorer/
 // HTML gets the headers a real SPA should send: a strict Content-Security-Policy that allows only
 // same-origin scripts, wasm compilation ('wasm-unsafe-eval') and fetches to the OP's and the API's origins, and
-// Referrer-Policy: no-referrer so the authorization response never leaks through the Referer header.
+// Referrer-Policy: no-referrer so the authorization response never leaks through the Referer header; and,
+// when the config says `coop` ('same-origin', 'same-origin-allow-popups', ...), that
+// Cross-Origin-Opener-Policy (the popup sign-in's tests).
 // The file serving itself (content types, security headers, paths kept inside their directory) is ./static.mjs.
 
 import { dirname, extname, resolve } from 'node:path';
@@ -38,7 +40,8 @@ export function contentSecurityPolicy(...connectOrigins) {
  * @param {string} [options.root]       repository root (holds dist/ and examples/flow-explorer/)
  * @param {object} [options.config]     { issuer, clientId, scope?, apiUrl?, ... } served as /config.json;
  *                                      can be set later with configure(). `connectSrc` (extra origins for
- *                                      the CSP's connect-src, e.g. a test's third-party server) is not served.
+ *                                      the CSP's connect-src, e.g. a test's third-party server) and `coop`
+ *                                      (a Cross-Origin-Opener-Policy for the HTML pages) are not served.
  * @returns {Promise<{url: string, origin: string, redirectUri: string, configure(c: object): void, close(): Promise<void>}>}
  */
 export async function startApp({ port = 0, root = REPO_ROOT, config } = {}) {
@@ -61,7 +64,8 @@ export async function startApp({ port = 0, root = REPO_ROOT, config } = {}) {
   function htmlHeaders() {
     const originOf = (u) => (u ? new URL(u).origin : '');
     const connect = [originOf(current?.issuer), originOf(current?.apiUrl), ...(current?.connectSrc ?? []).map(originOf)];
-    return pageHeaders(contentSecurityPolicy(...connect), { frameDeny: true });
+    const headers = pageHeaders(contentSecurityPolicy(...connect), { frameDeny: true });
+    return current?.coop ? { ...headers, 'Cross-Origin-Opener-Policy': current.coop } : headers;
   }
 
   const { origin, close } = await serve(async (req, res, path) => {
@@ -70,7 +74,7 @@ export async function startApp({ port = 0, root = REPO_ROOT, config } = {}) {
     }
     if (path === '/config.json') {
       if (!current) return sendText(res, 503, 'provider not configured yet');
-      const { connectSrc, ...served } = current;
+      const { connectSrc, coop, ...served } = current;
       const body = JSON.stringify({ scope: 'openid profile email', ...served });
       res.writeHead(200, { ...securityHeaders(), 'Content-Type': 'application/json; charset=utf-8' });
       return res.end(req.method === 'HEAD' ? undefined : body);

@@ -5,10 +5,13 @@
 import { Core, loadCore, type Module } from './core.js';
 import { browserHost, prefetchEarly } from './host.js';
 import { OidcError, toOidcError } from './errors.js';
-import { isCallbackUrl } from './callback-url.js';
+import { responseKind } from './callback-url.js';
+import { handlePopupCallback, isPopupRelay, openPopup, popupLogin } from './popup.js';
+import { completeSessionCheck, startSessionCheck, type SessionCheck } from './session-check.js';
 
-export { OidcError };
+export { OidcError, handlePopupCallback };
 export type { OidcErrorCode } from './errors.js';
+export type { SessionCheck };
 
 export interface OidcConfig {
   /** The provider's issuer URL, exactly as its discovery document states it. */
@@ -65,6 +68,11 @@ export interface OidcConfig {
    * development (`process.env.NODE_ENV === 'development'`, as Vite's dev server and webpack's development
    * mode set it), off otherwise. */
   debug?: boolean;
+  /** `'redirect'`: on a page load that ends up without a session (no other tab handed one over, no sealed
+   * session restored), once per tab session, a top-level `prompt=none` request to the provider that comes
+   * straight back: signed in again if the provider still has a session, else signed out without an error,
+   * with the original URL put back either way. Costs a round trip and a full page load. Default `'off'`. */
+  checkSession?: 'redirect' | 'off';
   /** Where to load the wasm from, for hosts where `new URL('./oidc_wasm_bg.wasm', import.meta.url)`
    * does not resolve (CDNs, strict CSP setups): a URL, a Response, bytes or a compiled module. */
   wasm?: string | URL | Response | BufferSource | WebAssembly.Module;
@@ -76,6 +84,13 @@ export interface LoginOptions {
   /** Extra authorization parameters (`prompt`, `login_hint`, `ui_locales`, ...). The protocol ones
    * (state, nonce, PKCE, redirect_uri, ...) cannot be overridden. */
   extraParams?: Record<string, string>;
+}
+
+export interface PopupLoginOptions extends LoginOptions {
+  /** A window the app opened itself (in the click handler), to use instead of the one the SDK opens. */
+  popup?: Window;
+  /** How long to wait for the popup's answer, in seconds (1–600). Default 300. */
+  timeoutSeconds?: number;
 }
 
 /** The `address` claim (OIDC Core §5.1.1). */
@@ -174,6 +189,12 @@ export interface Teaching {
 export interface OidcClient {
   /** Starts a login: navigates this tab to the provider's authorization endpoint. */
   login(options?: LoginOptions): Promise<void>;
+  /** Signs in in a popup, without leaving this page: call it in a click handler, before any await (the
+   * popup is opened at once). Resolves like handleCallback; rejects with `popup_blocked`, `popup_closed`,
+   * `popup_timeout` or the login's error. */
+  loginWithPopup(options?: PopupLoginOptions): Promise<CallbackResult>;
+  /** With `checkSession`: what the silent check that answered on this page load found, or null. */
+  readonly sessionCheck: SessionCheck | null;
   /** On the redirect page: completes the login from `location.href`. Throws OidcError. */
   handleCallback(): Promise<CallbackResult>;
   /** The verified ID-token claims of the signed-in user, or null. */
@@ -279,6 +300,9 @@ const HANDOFF_WAIT_MS = 500;
  * takes over the session of an open tab of the same app, if there is one. */
 export async function createClient(config: OidcConfig): Promise<OidcClient> {
   const { wasm, trace, debug, ...settings } = config;
+  // A popup's answer is relayed to its opener at once, before anything else (js/popup.ts).
+  const response = typeof location === 'undefined' ? null : responseKind(config.redirectUri, location.href);
+  if (response === 'popup') handlePopupCallback();
   if (!globalThis.crypto?.subtle) {
     throw new OidcError('crypto_unavailable', 'WebCrypto (crypto.subtle) is not available: serve the page over https, or from localhost / 127.0.0.1 in development');
   }
@@ -377,9 +401,17 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     }
   }
   core.call('joined');
+  // The answer to a silent session check (checkSession): the core completes it and puts the URL back.
+  let sessionCheck: SessionCheck | null = null;
+  if (response === 'silent') {
+    const { check, user, error } = await completeSessionCheck(core);
+    sessionCheck = check;
+    setTimeout(() => (error ? emit('error', error) : user !== null && emit('userChanged', getUser())));
+    reported = core.query('generation');
+  }
   // A sealed session survives the reload: unseal it and refresh — not on a callback page, where a new login
   // is being completed (a redirect URI that is the app's main page is one only with a response in its URL).
-  if (config.persistSession === 'sealed' && !core.query('authenticated') && !isCallbackUrl(config.redirectUri, location.href)) {
+  if (config.persistSession === 'sealed' && !core.query('authenticated') && response === null && !isPopupRelay()) {
     // The events wait one task, so that handlers the app registers right after `await createClient()`
     // hear them.
     try {
@@ -389,6 +421,16 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
       setTimeout(() => emit('error', err));
     }
     reported = core.query('generation');
+  }
+  // Still no session: the silent session check, when asked for and due (navigates away; see
+  // js/session-check.ts). Not on a page that holds an authorization response.
+  if (config.checkSession === 'redirect' && !core.query('authenticated') && response === null && !isPopupRelay()) {
+    try {
+      await startSessionCheck(core);
+    } catch (e) {
+      const err = toOidcError(e);
+      setTimeout(() => emit('error', err));
+    }
   }
   armExpiry();
 
@@ -416,6 +458,21 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
       const url: string = await call(core.call('login', options));
       location.assign(url);
     },
+    loginWithPopup(options: PopupLoginOptions = {}) {
+      // Synchronously, in the app's click handler: a window.open after an await is blocked.
+      const { popup, ...args } = options;
+      const win = popup ?? openPopup();
+      if (!win) {
+        return Promise.reject(new OidcError('popup_blocked',
+          'the browser blocked the sign-in popup (window.open returned null): call loginWithPopup() in a click handler before any await, or open the window yourself and pass it as { popup }'));
+      }
+      return track(popupLogin(core, win, args)).then((result) => {
+        const r = result as CallbackResult;
+        emit('userChanged', r.user);
+        return r;
+      });
+    },
+    sessionCheck,
     async handleCallback() {
       const result: CallbackResult = await track(core.call('callback', { url: location.href }));
       emit('userChanged', result.user);

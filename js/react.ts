@@ -113,6 +113,8 @@ export function AuthProvider({ config, onRedirectCallback, children }: AuthProvi
       const callback = b.callback;
       if (!callback) {
         sync(c, null);
+        // A silent session check answered on this load and put the app's URL back: tell the router too.
+        if (c.sessionCheck) (redirectRef.current ?? defaultRedirect)(c.sessionCheck.returnTo);
         return;
       }
       let result: CallbackResult | undefined;

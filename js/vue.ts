@@ -112,6 +112,8 @@ export function createAuth(config: OidcConfig, options: AuthOptions = {}): Plugi
     }
     sync();
     isLoading.value = false;
+    // A silent session check answered on this load and put the app's URL back: tell the router too.
+    if (c.sessionCheck) (options.onRedirectCallback ?? defaultRedirect)(c.sessionCheck.returnTo);
   }
 
   return {

@@ -28,7 +28,7 @@ use crate::json::Json;
 use crate::alg::JwsAlg;
 use crate::jwks::{Jwk, Jwks};
 use crate::jws::parse_compact_jws;
-use crate::transaction::{check_return_to, storage_key, LoginTransaction, LIFETIME_SECONDS, STORAGE_PREFIX};
+use crate::transaction::{check_return_to, storage_key, LoginKind, LoginTransaction, LIFETIME_SECONDS, STORAGE_PREFIX};
 use crate::types::{AccessToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, State};
 
 /// A token endpoint's 429 or 503 is waited out and tried again this many times at most, when it asks for
@@ -42,10 +42,14 @@ pub const DEFAULT_RETRY_WAIT_SECONDS: f64 = 1.0;
 pub const JWKS_REFETCH_INTERVAL: f64 = 5.0;
 
 pub struct CallbackResult {
-    pub claims_text: String,
+    /// The verified claims of the user now signed in; `None` only when a `checkSession` request found no
+    /// session at the provider (`silent`).
+    pub claims_text: Option<String>,
     pub return_to: Option<String>,
     /// The `acr` the provider reports, when the login asked for `acr_values`.
     pub acr: Option<String>,
+    /// This answered a `checkSession` request (`LoginKind::Silent`).
+    pub silent: bool,
 }
 
 pub struct Client<H: Host> {
@@ -85,6 +89,8 @@ pub struct Client<H: Host> {
     pub(crate) dpop_jwk: RefCell<Option<(Option<String>, String)>>,
     /// The last `DPoP-Nonce` per server origin.
     pub(crate) dpop_nonces: RefCell<Vec<(String, String)>>,
+    /// The popup logins waiting for their response, in memory only (see `popup.rs`).
+    pub(crate) popups: RefCell<Vec<LoginTransaction>>,
 }
 
 impl<H: Host> Client<H> {
@@ -115,6 +121,7 @@ impl<H: Host> Client<H> {
             background_error: RefCell::new(None),
             dpop_jwk: RefCell::new(None),
             dpop_nonces: RefCell::new(Vec::new()),
+            popups: RefCell::new(Vec::new()),
         }
     }
 
@@ -173,6 +180,13 @@ impl<H: Host> Client<H> {
 
     /// Prepares a login and returns the authorization URL to navigate to.
     pub async fn login(&self, return_to: Option<String>, extra: &[(String, String)]) -> Result<String> {
+        self.start_login(return_to, extra, LoginKind::Redirect).await.map(|(url, _)| url)
+    }
+
+    /// Prepares a login of `kind` and returns the authorization URL and its `state`. A redirect or silent
+    /// login's transaction goes to sessionStorage (it must survive the navigation); a popup login's stays in
+    /// this page's memory.
+    pub async fn start_login(&self, return_to: Option<String>, extra: &[(String, String)], kind: LoginKind) -> Result<(String, State)> {
         if let Some(r) = &return_to {
             check_return_to(r)?;
         }
@@ -191,7 +205,9 @@ impl<H: Host> Client<H> {
         self.purge_expired_transactions(now);
 
         let code_verifier = PkceCodeVerifier::from_random(&self.host.random32());
-        let state = State::new(self.random_value());
+        let mut state = String::from(kind.state_prefix());
+        state.push_str(&self.random_value());
+        let state = State::new(state);
         let nonce = Nonce::new(self.random_value());
         let sha = self.host.digest("SHA-256", code_verifier.as_str().as_bytes()).await?;
         let code_challenge = PkceCodeChallenge::from_sha256(&sha);
@@ -218,8 +234,13 @@ impl<H: Host> Client<H> {
             dpop_key,
             max_age,
             acr_values,
+            silent: kind == LoginKind::Silent,
         };
-        if !self.host.storage_set(&storage_key(&tx.state), &tx.to_json()) {
+        let state = tx.state.clone();
+        if kind == LoginKind::Popup {
+            // Until its relay arrives or the wrapper gives it up (`popup_cancel`, always called).
+            self.popups.get_mut_ref().push(tx);
+        } else if !self.host.storage_set(&storage_key(&tx.state), &tx.to_json()) {
             return fail(StorageUnavailable, "sessionStorage refused the login transaction; the login could not complete");
         }
         if self.config.trace() {
@@ -232,13 +253,20 @@ impl<H: Host> Client<H> {
             );
         }
         self.check_trace()?;
-        Ok(url)
+        Ok((url, state))
     }
 
     /// Completes a login at the redirect URI. `url` is the page's full URL.
     pub async fn handle_callback(&self, url: &str) -> Result<CallbackResult> {
-        // First, before any await lets other code run: take code and state out of the address bar, for
-        // good and bad responses alike (RFC 10017 §7.2.1).
+        let (params, state, tx) = self.take_callback(url)?;
+        self.complete_login(&params, state, tx).await
+    }
+
+    /// The synchronous start of a callback: the address bar scrubbed, the response read, and its login
+    /// transaction taken out of sessionStorage (single use).
+    pub fn take_callback(&self, url: &str) -> Result<(crate::callback::CallbackParams, State, LoginTransaction)> {
+        // First, before anything else can run: take code and state out of the address bar, for good and
+        // bad responses alike (RFC 10017 §7.2.1).
         let scrubbed = self.host.replace_url(&scrubbed_url(url));
 
         let params = parse_callback(url)?;
@@ -254,8 +282,18 @@ impl<H: Host> Client<H> {
             return fail(BrowserError, "history.replaceState refused to take the code out of the address bar; the login was stopped: start it again");
         }
         let tx = LoginTransaction::from_json(&text)?;
+        Ok((params, state, tx))
+    }
+
+    /// The rest of a callback, once its transaction is found (here, or in `popup_callback`): the response is
+    /// checked against it, the code exchanged and the ID token verified.
+    pub(crate) async fn complete_login(&self, params: &crate::callback::CallbackParams, state: State, tx: LoginTransaction) -> Result<CallbackResult> {
         if tx.state != state || tx.issuer != self.config.issuer {
             return fail(StateUnknown, "the stored login does not match this callback");
+        }
+        if tx.silent {
+            // A `checkSession` round trip: back to the page the app was loaded at, whatever the outcome.
+            self.host.replace_url(tx.return_to.as_deref().unwrap_or("/"));
         }
         if tx.is_expired(self.host.now()) {
             return fail(TransactionExpired, "the login took longer than 10 minutes; start again");
@@ -265,7 +303,15 @@ impl<H: Host> Client<H> {
         let started_at = self.host.shared_generation(&name).0.max(self.generation.get());
 
         let meta = self.metadata().await?;
-        let code = validate_auth_response(&params, &meta)?;
+        let code = match validate_auth_response(params, &meta) {
+            Ok(code) => code,
+            // OIDC Core §3.1.2.6: the provider has no session it may use without the user. For a
+            // `checkSession` request that is the answer "signed out", not an error.
+            Err(e) if tx.silent && crate::session_check::means_no_session(&e) => {
+                return Ok(CallbackResult { claims_text: None, return_to: tx.return_to, acr: None, silent: true });
+            }
+            Err(e) => return Err(e),
+        };
         if self.jwks.get_ref().is_none() {
             // The keys are needed right after the token response: fetch them during the code exchange.
             self.host.prefetch(&meta.jwks_uri);
@@ -362,8 +408,9 @@ impl<H: Host> Client<H> {
         if !installed {
             return fail(SessionEnded, "a logout in another tab ended the session while this login was completing; sign in again");
         }
+        self.session_check_reset();
         self.check_trace()?;
-        Ok(CallbackResult { claims_text, return_to: tx.return_to, acr })
+        Ok(CallbackResult { claims_text: Some(claims_text), return_to: tx.return_to, acr, silent: tx.silent })
     }
 
     /// POSTs to the token endpoint — with a DPoP proof from the key pair `dpop_key` when DPoP is on, and

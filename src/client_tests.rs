@@ -55,6 +55,8 @@ struct FakeHost {
     imported: RefCell<Vec<String>>,
     /// The DPoP key names proofs were signed with, in order.
     dpop_keys_used: RefCell<Vec<String>>,
+    /// sessionStorage refuses writes (disabled, full, a sandboxed frame).
+    storage_refused: Cell<bool>,
 }
 
 #[derive(Default)]
@@ -140,6 +142,9 @@ impl Host for FakeHost {
         self.storage.borrow().get(key).cloned()
     }
     fn storage_set(&self, key: &str, value: &str) -> bool {
+        if self.storage_refused.get() {
+            return false;
+        }
         self.storage.borrow_mut().insert(key.into(), value.into());
         true
     }
@@ -280,9 +285,11 @@ fn login_then_callback_signs_the_user_in() {
 
     *c.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce))));
     let r = block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
-    assert!(r.claims_text.contains("\"sub\":\"alice\""));
+    let claims_text = r.claims_text.unwrap();
+    assert!(claims_text.contains("\"sub\":\"alice\""));
+    assert!(!r.silent);
     assert_eq!(r.return_to.as_deref(), Some("/after"));
-    assert_eq!(c.user().as_deref(), Some(r.claims_text.as_str()));
+    assert_eq!(c.user().as_deref(), Some(claims_text.as_str()));
     assert!(c.host.storage.borrow().is_empty(), "transaction deleted after use");
 
     let log = c.host.log.borrow();
@@ -1267,3 +1274,9 @@ fn a_short_lived_access_token_is_refreshed_halfway_not_on_every_call() {
     c.host.now.set(NOW + 10.0);
     assert_eq!(c.authorization_ready("https://api.example/x"), None, "due at 10 s");
 }
+
+// Popup sign-in (src/popup.rs) and the silent session check (src/session_check.rs), over the same host.
+#[path = "popup_tests.rs"]
+mod popup;
+#[path = "session_check_tests.rs"]
+mod session_check;

@@ -45,6 +45,9 @@ pub struct Config {
     pub logout_url: Option<String>,
     /// `multiTenant` (Entra ID): `Some(allowed tenants)`, empty for any tenant; `None`: off.
     pub multi_tenant: Option<Vec<String>>,
+    /// `checkSession: 'redirect'`: on a load with no session, once per tab session, a top-level
+    /// `prompt=none` request to the provider (see `session_check.rs`).
+    pub check_session: bool,
 }
 
 /// The placeholders a `logoutUrl` may hold; the ID token is the only token that may go in a URL.
@@ -183,6 +186,12 @@ impl Config {
             Some(Json::Bool(true)) => true,
             _ => return fail(InvalidConfig, "`requireAcr` must be true or false"),
         };
+        let check_session = match v.get("checkSession") {
+            None | Some(Json::Null) | Some(Json::Bool(false)) => false,
+            Some(Json::Str(s)) if s == "redirect" => true,
+            Some(Json::Str(s)) if s == "off" => false,
+            _ => return fail(InvalidConfig, "`checkSession` must be 'redirect' or 'off'"),
+        };
         let mut api_origins = Vec::new();
         for o in origins {
             match url::normalize_origin(o) {
@@ -215,6 +224,7 @@ impl Config {
             metadata,
             logout_url,
             multi_tenant,
+            check_session,
         })
     }
 }
@@ -242,6 +252,16 @@ mod tests {
             }
         }
         assert!(cfg(r#","dpop":false,"persistSession":"none","trace":false"#).is_ok(), "off is always accepted");
+    }
+
+    #[test]
+    fn check_session_is_redirect_or_off() {
+        assert!(!cfg("").unwrap().check_session, "off unless asked for");
+        assert!(cfg(r#","checkSession":"redirect""#).unwrap().check_session);
+        assert!(!cfg(r#","checkSession":"off""#).unwrap().check_session);
+        for bad in [r#","checkSession":true"#, r#","checkSession":"iframe""#, r#","checkSession":1"#] {
+            assert_eq!(cfg(bad).err().map(|e| e.code), Some(InvalidConfig), "{bad}");
+        }
     }
 
     #[test]

@@ -98,6 +98,12 @@ pub enum ErrorCode {
     ClaimAcr,
     /// `multiTenant` with a list of tenants: the ID token's `tid` is not one of them.
     TenantNotAllowed,
+    /// `loginWithPopup`: the browser refused to open the popup (`window.open` returned null).
+    PopupBlocked,
+    /// `loginWithPopup`: the user closed the popup before the provider answered.
+    PopupClosed,
+    /// `loginWithPopup`: no answer came back from the popup within its timeout.
+    PopupTimeout,
 }
 
 impl ErrorCode {
@@ -145,6 +151,9 @@ impl ErrorCode {
             ErrorCode::ClaimAuthTime => "claim_auth_time",
             ErrorCode::ClaimAcr => "claim_acr",
             ErrorCode::TenantNotAllowed => "tenant_not_allowed",
+            ErrorCode::PopupBlocked => "popup_blocked",
+            ErrorCode::PopupClosed => "popup_closed",
+            ErrorCode::PopupTimeout => "popup_timeout",
         }
     }
 }

@@ -31,6 +31,7 @@ use crate::config::Config;
 use crate::error::{ErrorCode, OidcError, Result};
 use crate::host::{Host, HttpResponse};
 use crate::json::{self, Json};
+use crate::transaction::LoginKind;
 
 /// What the core needs at once, without an event round trip.
 pub trait Sys {
@@ -390,6 +391,25 @@ fn opt_json_str(s: Option<&str>) -> String {
     s.map_or_else(|| "null".into(), json_str)
 }
 
+/// A callback's outcome for the wrapper: `{"user":claims|null,"returnTo"?,"acr"?,"silent"?}`.
+fn callback_json(r: &crate::client::CallbackResult) -> String {
+    let mut out = String::from("{\"user\":");
+    out.push_str(r.claims_text.as_deref().unwrap_or("null"));
+    if let Some(rt) = &r.return_to {
+        out.push_str(",\"returnTo\":");
+        json::write_str(&mut out, rt);
+    }
+    if let Some(acr) = &r.acr {
+        out.push_str(",\"acr\":");
+        json::write_str(&mut out, acr);
+    }
+    if r.silent {
+        out.push_str(",\"silent\":true");
+    }
+    out.push('}');
+    out
+}
+
 /// `returnTo` and `extraParams` of `login()`.
 type LoginOptions = (Option<String>, Vec<(String, String)>);
 
@@ -422,26 +442,49 @@ fn dispatch<S: Sys + 'static>(c: Rc<Client<MachineHost<S>>>, method: &str, args:
     let boolean = |b: bool| String::from(if b { "true" } else { "false" });
     Ok(match method {
         "discover" => Box::pin(async move { c.metadata().await.map(|_| "null".into()) }),
-        "login" => {
-            let (return_to, extra) = login_options(&v)?;
-            Box::pin(async move { c.login(return_to, &extra).await.map(|u| json_str(&u)) })
-        }
-        "callback" => {
-            let url = s("url");
+        // The three ways a login starts (src/transaction.rs `LoginKind`), one flow: `login` answers the URL to
+        // navigate to; `popupLogin` (src/popup.rs) the URL for the popup, the state its relay comes under and
+        // how long to wait for it (ms); `checkSession` (src/session_check.rs) the URL of the silent check, or
+        // null when none is due.
+        "login" | "popupLogin" | "checkSession" => {
+            let kind = match method {
+                "popupLogin" => LoginKind::Popup,
+                "checkSession" => LoginKind::Silent,
+                _ => LoginKind::Redirect,
+            };
+            let (return_to, extra) = match kind {
+                LoginKind::Silent => match c.session_check_due(v.str_member("returnTo").map(String::from)) {
+                    Some(due) => due,
+                    None => return Ok(Box::pin(core::future::ready(Ok(String::from("null"))))),
+                },
+                _ => login_options(&v)?,
+            };
+            let timeout = if kind == LoginKind::Popup { crate::popup::popup_timeout(v.get("timeoutSeconds"))? } else { 0.0 };
             Box::pin(async move {
-                let r = c.handle_callback(&url).await?;
-                let mut out = String::from("{\"user\":");
-                out.push_str(&r.claims_text);
-                if let Some(rt) = r.return_to {
-                    out.push_str(",\"returnTo\":");
-                    json::write_str(&mut out, &rt);
+                let (url, state) = c.start_login(return_to, &extra, kind).await?;
+                if kind != LoginKind::Popup {
+                    return Ok(json_str(&url));
                 }
-                if let Some(acr) = r.acr {
-                    out.push_str(",\"acr\":");
-                    json::write_str(&mut out, &acr);
+                let mut o = String::from("{\"url\":");
+                json::write_str(&mut o, &url);
+                o.push_str(",\"state\":");
+                json::write_str(&mut o, state.as_str());
+                o.push_str(",\"ms\":");
+                json::write_u64(&mut o, (timeout * 1000.0) as u64);
+                o.push('}');
+                Ok(o)
+            })
+        }
+        // A callback at the redirect URI, or a response relayed from a popup (null: not one this client waits
+        // for). The transaction is taken at once; the rest is one flow.
+        "callback" | "popupCallback" => {
+            let url = s("url");
+            let taken = if method == "callback" { Some(c.take_callback(&url)?) } else { c.take_popup_relay(&url) };
+            Box::pin(async move {
+                match taken {
+                    Some((params, state, tx)) => c.complete_login(&params, state, tx).await.map(|r| callback_json(&r)),
+                    None => Ok(String::from("null")),
                 }
-                out.push('}');
-                Ok(out)
             })
         }
         "refresh" => Box::pin(async move { c.refresh().await.map(|_| "null".into()) }),
@@ -501,10 +544,11 @@ fn dispatch<S: Sys + 'static>(c: Rc<Client<MachineHost<S>>>, method: &str, args:
             })
         }
         // Synchronous: done at once.
-        "ask" | "listening" | "joined" => {
+        "ask" | "listening" | "joined" | "popupCancel" => {
             match method {
                 "ask" => c.ask_other_tabs(),
                 "listening" => c.listening(),
+                "popupCancel" => drop(c.popup_cancel(&s("state"))),
                 _ => c.joined(),
             }
             Box::pin(core::future::ready(Ok(String::from("null"))))

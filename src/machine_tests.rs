@@ -242,3 +242,31 @@ fn fifty_calls_wait_on_one_refresh_through_the_machine() {
     assert!(done.iter().all(|r| r.as_ref().is_some_and(|r| r.as_deref() == Ok(r#"["Bearer AT-2"]"#))), "all fifty got the new token");
     assert_eq!(b.log.borrow().iter().filter(|l| l.ends_with("/token")).count(), 2, "the code exchange and one refresh");
 }
+
+#[test]
+fn a_popup_login_through_the_machine_leaves_this_pages_url_alone() {
+    let b = Browser::new();
+    let out = b.call("popupLogin", r#"{"timeoutSeconds":120}"#).ok().unwrap();
+    let v = Json::parse(&out, crate::error::ErrorCode::InvalidConfig).ok().unwrap();
+    let (url, state) = (v.str_member("url").unwrap().to_string(), v.str_member("state").unwrap().to_string());
+    assert_eq!(v.get("ms").and_then(Json::as_f64), Some(120_000.0));
+    assert!(state.starts_with("p.") && url.contains(&format!("state={state}")), "{out}");
+    assert!(b.sys.storage.borrow().is_empty(), "the transaction stays in memory");
+    assert!(b.call("popupLogin", r#"{"timeoutSeconds":0}"#).err().unwrap().starts_with(r#"["invalid_config""#));
+
+    let q = crate::url::parse_query(crate::url::query_of(&url)).unwrap();
+    let nonce = q.iter().find(|(k, _)| k == "nonce").unwrap().1.clone();
+    let forged = r#"{"url":"https://app.example/cb?code=X&state=p.forged&iss=https%3A%2F%2Fop.example"}"#;
+    assert_eq!(b.call("popupCallback", forged), Ok("null".into()), "not this client's popup login: ignored");
+    b.token_answers.borrow_mut().push(format!(
+        r#"{{"access_token":"AT-1","token_type":"Bearer","expires_in":300,"refresh_token":"RT-1","id_token":"{}"}}"#,
+        id_token("k1", &claims(&nonce))
+    ));
+    let relayed = format!(r#"{{"url":"https://app.example/cb?code=C&state={state}&iss=https%3A%2F%2Fop.example"}}"#);
+    let r = b.call("popupCallback", &relayed).ok().unwrap();
+    assert!(r.contains(r#""sub":"alice""#) && !r.contains("silent"), "{r}");
+    assert!(b.sys.replaced.borrow().is_empty(), "the opener's address bar is not touched");
+    assert_eq!(b.call("popupCallback", &relayed), Ok("null".into()), "a second relay: ignored");
+    assert_eq!(b.call("popupCancel", &format!(r#"{{"state":"{state}"}}"#)), Ok("null".into()));
+    assert_eq!(b.call("checkSession", r#"{"returnTo":"/"}"#), Ok("null".into()), "checkSession is off");
+}

@@ -505,6 +505,7 @@ impl<H: Host> Client<H> {
                 }
                 self.generation.set(gen);
                 let had = self.session.get_mut_ref().take().is_some();
+                self.session_check_done();
                 if had {
                     Change::Ended
                 } else {
@@ -545,6 +546,7 @@ impl<H: Host> Client<H> {
             None => None,
         };
         let meta = self.metadata().await?;
+        self.session_check_done();
         let name = self.coordination_name();
         let asked_at = self.generation.get();
         let (ended, revoked) = self

@@ -14,6 +14,32 @@ pub const STORAGE_PREFIX: &str = "oidc-wasm.tx.";
 /// Seconds a login may take from `login()` to the callback.
 pub const LIFETIME_SECONDS: f64 = 600.0;
 
+/// How the authorization request is made and answered. The kind is written into the front of `state`
+/// (opaque to the provider, RFC 6749 §10.12), so that the page the provider sends the browser back to can
+/// tell, before anything is loaded, whose response it holds: `js/callback-url.ts` and `js/popup.ts` read
+/// these prefixes. base64url has no `.`, so a redirect login's state never starts with one of them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LoginKind {
+    /// `login()`: this tab goes to the provider and back; the transaction waits in sessionStorage.
+    Redirect,
+    /// `loginWithPopup()`: a popup goes to the provider, and its redirect page relays the response to this
+    /// page; the transaction never leaves this page's memory (see `popup.rs`).
+    Popup,
+    /// `checkSession: 'redirect'`: a top-level `prompt=none` request on load (OIDC Core §3.1.2.1), whose
+    /// "no session" answers sign out silently (see `session_check.rs`).
+    Silent,
+}
+
+impl LoginKind {
+    pub const fn state_prefix(self) -> &'static str {
+        match self {
+            LoginKind::Redirect => "",
+            LoginKind::Popup => "p.",
+            LoginKind::Silent => "s.",
+        }
+    }
+}
+
 pub struct LoginTransaction {
     pub state: State,
     pub code_verifier: PkceCodeVerifier,
@@ -28,6 +54,8 @@ pub struct LoginTransaction {
     pub max_age: Option<u64>,
     /// The `acr_values` the authorization request carried.
     pub acr_values: Option<String>,
+    /// A `checkSession` request (`LoginKind::Silent`): its "no session" errors mean signed out.
+    pub silent: bool,
 }
 
 /// A `max_age` parameter: a whole number of seconds (OIDC Core §3.1.2.1), at most ten digits.
@@ -81,6 +109,9 @@ impl LoginTransaction {
             o.push_str(",\"acr_values\":");
             json::write_str(&mut o, a);
         }
+        if self.silent {
+            o.push_str(",\"silent\":true");
+        }
         o.push_str(",\"expires_at\":");
         json::write_u64(&mut o, self.expires_at);
         o.push('}');
@@ -106,6 +137,7 @@ impl LoginTransaction {
                 Some(m) => Some(m.as_f64().filter(|n| *n >= 0.0 && *n <= 1e10 && (*n as u64) as f64 == *n).ok_or_else(unknown)? as u64),
             },
             acr_values: v.str_member("acr_values").map(String::from),
+            silent: matches!(v.get("silent"), Some(Json::Bool(true))),
         })
     }
 
@@ -129,6 +161,7 @@ mod tests {
             dpop_key: Some("k-1".into()),
             max_age: Some(300),
             acr_values: Some("urn:a urn:b".into()),
+            silent: true,
         }
     }
 
@@ -142,6 +175,9 @@ mod tests {
         assert_eq!(back.dpop_key.as_deref(), Some("k-1"));
         assert_eq!(back.max_age, Some(300));
         assert_eq!(back.acr_values.as_deref(), Some("urn:a urn:b"));
+        assert!(back.silent);
+        let redirect = LoginTransaction { silent: false, ..tx() };
+        assert!(!LoginTransaction::from_json(&redirect.to_json()).ok().unwrap().silent);
         assert_eq!(storage_key(&back.state), "oidc-wasm.tx.s\"1");
     }
 

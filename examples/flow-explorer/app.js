@@ -21,7 +21,7 @@
 // objects in `window.__oidcTrace`, so tests can drive and observe them. A real app must not put its
 // client on `window`: any script on the page could then use the session.
 
-import { createClient, OidcError } from '/dist/index.js';
+import { createClient, handlePopupCallback, OidcError } from '/dist/index.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -608,6 +608,7 @@ function paint() {
   $('refresh').disabled = !live;
   $('sign-out').disabled = !live;
   $('sign-in').disabled = state !== 'signed-out' || flow.leaving;
+  $('sign-in-popup').disabled = state !== 'signed-out' || flow.leaving;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -685,6 +686,12 @@ function safeReturnPath(returnTo) {
 }
 
 async function main() {
+  // In the sign-in popup, back from the provider: relay the answer to the page that opened the popup, which
+  // completes the sign-in; this window then closes.
+  if (handlePopupCallback()) {
+    $('loading-text').textContent = 'Signing in… this window closes by itself.';
+    return;
+  }
   const config = await fetch('/config.json', { cache: 'no-store' }).then((r) => {
     if (!r.ok) throw new Error(`config.json: HTTP ${r.status}`);
     return r.json();
@@ -705,7 +712,9 @@ async function main() {
   // only when it carries an authorization response.
   const redirectPath = typeof config.redirectPath === 'string' ? config.redirectPath : '/callback';
   const query = new URLSearchParams(location.search);
-  const onCallback = location.pathname === redirectPath && (query.has('code') || query.has('error'));
+  // The answer to a silent session check (checkSession) is completed by createClient itself.
+  const onCallback = location.pathname === redirectPath && (query.has('code') || query.has('error'))
+    && !(query.get('state') ?? '').startsWith('s.');
   // Steps kept across a redirect: step 1 before the provider's login, step 8 before its logout page.
   const storedAuthz = takeStored(STORED_AUTHZ);
   const storedLogout = takeStored(STORED_LOGOUT);
@@ -727,6 +736,7 @@ async function main() {
   if (config.dpop !== undefined) options.dpop = config.dpop;
   if (config.persistSession !== undefined) options.persistSession = config.persistSession;
   if (config.debug !== undefined) options.debug = config.debug;
+  if (config.checkSession !== undefined) options.checkSession = config.checkSession;
   if (config.trace !== false) options.trace = onTrace; // for learning tools: the core reports each step
   client = await createClient(options);
   if (testHooks) window.__oidc = client;
@@ -737,7 +747,7 @@ async function main() {
       logEvent('userChanged', { signedIn: Boolean(user) });
       const current = client.getUser();
       if (current) {
-        if (!flow.signInDone && !onCallback) {
+        if (!flow.signInDone && !onCallback && !flow.popup) {
           flow.handover = true;
           $('handover-note').hidden = false;
         }
@@ -769,6 +779,28 @@ async function main() {
     }
   };
   $('sign-in').addEventListener('click', () => signIn($('sign-in')));
+  // The popup is opened in the click handler itself, before any await (browsers block it otherwise).
+  $('sign-in-popup').addEventListener('click', () => {
+    const button = $('sign-in-popup');
+    button.disabled = true;
+    flow.popup = true; // its userChanged is this tab's own sign-in, not a hand-over
+    client.loginWithPopup().then((result) => {
+      flow.popup = false;
+      flow.signInDone = true;
+      renderUser(client.getUser() ?? result.user);
+      renderAccessToken();
+    }, (err) => {
+      flow.popup = false;
+      button.disabled = false;
+      logEvent('popupFailed', { code: errorCode(err) });
+      if (err?.code === 'popup_closed' || err?.code === 'popup_blocked' || err?.code === 'popup_timeout') {
+        showSignedOut(`The popup sign-in did not complete: ${describeError(err)}`);
+      } else {
+        markSignInFailure(err);
+        showError(err);
+      }
+    });
+  });
   $('sign-in-again').addEventListener('click', () => signIn($('sign-in-again')));
   $('call-api').addEventListener('click', () => compareApiCalls());
   $('refresh').addEventListener('click', () => refreshNow());
@@ -791,10 +823,17 @@ async function main() {
     return;
   }
 
-  // Signed in when another open tab of this app handed its session over at createClient, or when a
-  // sealed session (persistSession: 'sealed') was restored there.
+  // Signed in when another open tab of this app handed its session over at createClient, when a sealed
+  // session (persistSession: 'sealed') was restored there, or by the silent session check (checkSession).
   const user = client.getUser();
-  if (user) {
+  if (user && client.sessionCheck) {
+    // The silent check's answer was completed on this page (steps 2–4 above); step 1 was the page before.
+    flow.signInDone = true;
+    $('handover-note').textContent = 'Signed in again by the silent session check (checkSession): the provider still had a session, so a prompt=none request came straight back without showing a page.';
+    $('handover-note').hidden = false;
+    renderUser(user);
+    renderAccessToken();
+  } else if (user) {
     flow.handover = true;
     $('handover-note').hidden = false;
     renderUser(user);

@@ -1,7 +1,7 @@
 // Compiled with `tsc --noEmit` against the packed package (tests/consumers/consumers.test.mjs), with
 // moduleResolution bundler and NodeNext. Every `@ts-expect-error` below must be an error: the types
 // are checked to be precise, not `any`.
-import { createClient, OidcError, type OidcClient, type OidcConfig, type OidcErrorCode, type User } from 'oidc-wasm';
+import { createClient, handlePopupCallback, OidcError, type OidcClient, type OidcConfig, type OidcErrorCode, type SessionCheck, type User } from 'oidc-wasm';
 import { AuthProvider, useAuth as useReactAuth, type Auth as ReactAuth } from 'oidc-wasm/react';
 import { createAuth, useAuth as useVueAuth, type Auth as VueAuth } from 'oidc-wasm/vue';
 import { createApp, defineComponent, h } from 'vue';
@@ -35,6 +35,25 @@ export async function core(): Promise<string | undefined> {
       // @ts-expect-error not an error code
       if (code === 'no_such_code') return undefined;
     }
+    throw e;
+  }
+}
+
+// Popup sign-in and the silent session check (issue #14).
+export async function popupAndCheck(client: OidcClient): Promise<string | null> {
+  const relayed: boolean = handlePopupCallback();
+  const checked: OidcConfig = { ...config, checkSession: 'redirect' };
+  // @ts-expect-error checkSession is 'redirect' or 'off'
+  const wrongCheck: OidcConfig = { ...config, checkSession: 'iframe' };
+  void [relayed, checked, wrongCheck];
+  const check: SessionCheck | null = client.sessionCheck;
+  const back: string | undefined = check?.returnTo;
+  void back;
+  try {
+    const { user } = await client.loginWithPopup({ timeoutSeconds: 120, popup: window.open('', 'signin') ?? undefined });
+    return user.sub;
+  } catch (e) {
+    if (e instanceof OidcError && (e.code === 'popup_blocked' || e.code === 'popup_closed' || e.code === 'popup_timeout')) return null;
     throw e;
   }
 }
