@@ -21,6 +21,7 @@ pub struct Config {
     /// Space-separated scopes; always contains `openid`.
     pub scope: String,
     pub audience: Option<String>,
+    /// The authorization request's RFC 8707 resources: `resource`, then each API's not already named.
     pub resource: Vec<String>,
     pub post_logout_redirect_uri: Option<String>,
     pub clock_tolerance: f64,
@@ -45,6 +46,60 @@ pub struct Config {
     pub logout_url: Option<String>,
     /// `multiTenant` (Entra ID): `Some(allowed tenants)`, empty for any tenant; `None`: off.
     pub multi_tenant: Option<Vec<String>>,
+    /// `apis`: the APIs `fetchWithToken` sends a token to, each by its URL (origin or origin + path prefix).
+    pub apis: Vec<Api>,
+    /// The `resource` the login's own token requests name (code exchange, its refreshes): the first of
+    /// `resource` when the authorization request names more than one (RFC 8707 §2.2: one per token).
+    pub token_resource: Option<String>,
+    /// `exposeAccessToken`: `getAccessToken()` may hand the token string to JavaScript.
+    pub expose_access_token: bool,
+}
+
+/// One entry of `apis` (see `bearer::select_api`). With none of `resource`, `audience` and `scope` it gets the
+/// login's access token; otherwise a token of its own, asked for with these by a refresh grant.
+pub struct Api {
+    /// Normalised by `url::normalize_api_url`: an origin, or an origin and a path prefix without a final `/`.
+    pub url: String,
+    pub resource: Option<String>,
+    pub audience: Option<String>,
+    pub scope: Option<String>,
+}
+
+impl Api {
+    /// Whether this API gets a token of its own (else the login's).
+    pub fn own_token(&self) -> bool {
+        self.resource.is_some() || self.audience.is_some() || self.scope.is_some()
+    }
+}
+
+/// Reads `apis`: every entry an object with a `url` and optional non-empty strings `resource`, `audience`,
+/// `scope`; urls normalised and distinct. A bad entry is refused with the entry as context.
+fn apis_of(v: &Json) -> Result<Vec<Api>> {
+    let Some(list) = v.get("apis").filter(|a| !matches!(a, Json::Null)) else { return Ok(Vec::new()) };
+    let Some(list) = list.as_array() else { return fail(InvalidConfig, "`apis` must be an array of { url, resource?, audience?, scope? }") };
+    let mut apis: Vec<Api> = Vec::new();
+    for entry in list {
+        let bad = |detail: &'static str| -> Result<Vec<Api>> {
+            let context = entry.str_member("url").map(String::from).or_else(|| entry.to_text()).unwrap_or_default();
+            Err(OidcError::new(InvalidConfig, detail).with_context(&context))
+        };
+        let opt = |name: &str| match entry.get(name) {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::Str(s)) if !s.is_empty() => Ok(Some(s.clone())),
+            _ => Err(()),
+        };
+        let (Some(url), Ok(resource), Ok(audience), Ok(scope)) = (entry.str_member("url"), opt("resource"), opt("audience"), opt("scope")) else {
+            return bad("an `apis` entry must be { url, resource?, audience?, scope? } with non-empty strings");
+        };
+        let Some(url) = url::normalize_api_url(url) else {
+            return bad("an `apis` url must be an origin, or an origin and a path, as the browser writes them (ASCII host, no query, fragment or . segments)");
+        };
+        if apis.iter().any(|a| a.url == url) {
+            return bad("two `apis` entries have the same url");
+        }
+        apis.push(Api { url, resource, audience, scope });
+    }
+    Ok(apis)
 }
 
 /// The placeholders a `logoutUrl` may hold; the ID token is the only token that may go in a URL.
@@ -125,8 +180,11 @@ impl Config {
         };
         let clock_tolerance = seconds("clockToleranceSeconds", DEFAULT_CLOCK_TOLERANCE, 600.0, "`clockToleranceSeconds` must be a number from 0 to 600")?;
         let refresh_margin = seconds("refreshMarginSeconds", DEFAULT_REFRESH_MARGIN, 3600.0, "`refreshMarginSeconds` must be a number from 0 to 3600")?;
-        // `appOrigin` is set by the TypeScript wrapper (location.origin), not by apps.
+        let apis = apis_of(&v)?;
+        // `appOrigin` is set by the TypeScript wrapper (location.origin), not by apps. With `apis` the app
+        // has said where tokens go: no default.
         let origins: Vec<&str> = match v.get("apiOrigins") {
+            None | Some(Json::Null) if !apis.is_empty() => Vec::new(),
             None | Some(Json::Null) => v.str_member("appOrigin").into_iter().collect(),
             Some(_) => match v.str_array_member("apiOrigins") {
                 Some(list) => list,
@@ -196,6 +254,21 @@ impl Config {
                 }
             }
         }
+        let expose_access_token = match v.get("exposeAccessToken") {
+            None | Some(Json::Null) | Some(Json::Bool(false)) => false,
+            Some(Json::Bool(true)) => true,
+            _ => return fail(InvalidConfig, "`exposeAccessToken` must be true or false"),
+        };
+        // RFC 8707 §2.1: the authorization request names the login's resources and then every API's, so the
+        // grant covers them all; the login's own token requests then name one (§2.2).
+        let mut resource = resource;
+        let own = resource.len();
+        for r in apis.iter().filter_map(|a| a.resource.as_ref()) {
+            if !resource.contains(r) {
+                resource.push(r.clone());
+            }
+        }
+        let token_resource = if resource.len() > 1 { resource.first().filter(|_| own > 0).cloned() } else { None };
         Ok(Config {
             issuer: IssuerUrl::new(issuer),
             client_id: ClientId::new(client_id),
@@ -215,6 +288,9 @@ impl Config {
             metadata,
             logout_url,
             multi_tenant,
+            apis,
+            token_resource,
+            expose_access_token,
         })
     }
 }
@@ -305,5 +381,44 @@ mod tests {
         assert_eq!((e.code, e.context.as_deref()), (InvalidConfig, Some("https://bücher.example")));
         assert_eq!(cfg("").unwrap().refresh_margin, 30.0);
         assert!(cfg(r#","refreshMarginSeconds":-1"#).is_err());
+    }
+
+    #[test]
+    fn apis_are_checked_entry_by_entry_and_named_when_refused() {
+        let c = cfg(r#","appOrigin":"https://app.example","apis":[{"url":"https://Orders.example:443/"},{"url":"https://example.com/billing/v1/","resource":"https://billing.example","scope":"billing:read"},{"url":"https://graph.example","audience":"graph"}]"#).unwrap();
+        let urls: Vec<&str> = c.apis.iter().map(|a| a.url.as_str()).collect();
+        assert_eq!(urls, vec!["https://orders.example", "https://example.com/billing/v1", "https://graph.example"], "written as the browser writes them");
+        assert!(!c.apis[0].own_token() && c.apis[1].own_token() && c.apis[2].own_token());
+        assert!(c.api_origins.is_empty(), "with apis, no default apiOrigins");
+        assert_eq!(c.resource, vec!["https://billing.example"], "the authorization request asks for the APIs' resources");
+        assert_eq!(c.token_resource, None, "one resource: the login's token requests name none");
+        let c = cfg(r#","resource":"https://orders.example","apis":[{"url":"https://b.example","resource":"https://b.example"},{"url":"https://c.example","resource":"https://orders.example"}]"#).unwrap();
+        assert_eq!(c.resource, vec!["https://orders.example", "https://b.example"], "each once");
+        assert_eq!(c.token_resource.as_deref(), Some("https://orders.example"), "several: the login's token names its own");
+        assert_eq!(cfg(r#","apis":[],"appOrigin":"https://app.example""#).unwrap().api_origins, vec!["https://app.example"], "an empty list is no list");
+        for (bad, context) in [
+            (r#"[{"url":"https://a.example/v1?x=1"}]"#, "https://a.example/v1?x=1"),
+            (r#"[{"url":"https://a.example/v1/../v2"}]"#, "https://a.example/v1/../v2"),
+            (r#"[{"url":"https://a.example/%2e/x"}]"#, "https://a.example/%2e/x"),
+            (r#"[{"url":"https://a.example/a b"}]"#, "https://a.example/a b"),
+            (r#"[{"url":"https://a.example/%zz"}]"#, "https://a.example/%zz"),
+            (r#"[{"url":"https://bücher.example"}]"#, "https://bücher.example"),
+            (r#"[{"url":"api.example"}]"#, "api.example"),
+            (r#"[{"url":"https://a.example","resource":""}]"#, "https://a.example"),
+            (r#"[{"url":"https://a.example","scope":7}]"#, "https://a.example"),
+            (r#"[{"url":"https://a.example/"},{"url":"https://A.example"}]"#, "https://A.example"),
+            (r#"[{"resource":"x"}]"#, r#"{"resource":"x"}"#),
+        ] {
+            let e = cfg(&format!(r#","apis":{bad}"#)).err().unwrap_or_else(|| panic!("{bad} accepted"));
+            assert_eq!((e.code, e.context.as_deref()), (InvalidConfig, Some(context)), "{bad}");
+        }
+        assert!(cfg(r#","apis":{"url":"https://a.example"}"#).is_err(), "not an array");
+    }
+
+    #[test]
+    fn expose_access_token_is_an_opt_in() {
+        assert!(!cfg("").unwrap().expose_access_token, "off by default");
+        assert!(cfg(r#","exposeAccessToken":true"#).unwrap().expose_access_token);
+        assert_eq!(cfg(r#","exposeAccessToken":"yes""#).err().map(|e| e.code), Some(InvalidConfig));
     }
 }

@@ -247,6 +247,55 @@ pub fn normalize_origin(entry: &str) -> Option<String> {
     Some(o)
 }
 
+/// An API's URL written in configuration (`apis[].url`): an origin, normalised as `normalize_origin` does,
+/// optionally followed by a path prefix written as the browser writes paths (WHATWG URL), so that it can be
+/// compared byte for byte with a request's path: no `.` or `..` segment (the browser resolves them), no
+/// query or fragment, only characters the browser leaves as they are (`%XX` escapes included). A trailing
+/// `/` is dropped: `https://a.example/v1/` and `https://a.example/v1` are one prefix.
+pub fn normalize_api_url(entry: &str) -> Option<String> {
+    let after_scheme = find_sub(entry, "://")? + 3;
+    let rest = entry.get(after_scheme..)?;
+    let end = rest.bytes().position(|b| b == b'/').unwrap_or(rest.len());
+    let mut o = normalize_origin(entry.get(..after_scheme + end)?)?;
+    let path = rest.get(end..)?.trim_end_matches('/');
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/%".contains(&b);
+    if !path.bytes().all(allowed) || path.split('/').any(is_dot_segment) {
+        return None;
+    }
+    // Every `%` starts an escape of two hex digits.
+    if path.split('%').skip(1).any(|e| !e.get(..2).is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))) {
+        return None;
+    }
+    o.push_str(path);
+    Some(o)
+}
+
+/// `.` or `..`, also written with `%2e` (WHATWG URL: "single-dot" and "double-dot" segments).
+fn is_dot_segment(seg: &str) -> bool {
+    let (mut rest, mut dots) = (seg, 0);
+    while !rest.is_empty() {
+        rest = match rest.strip_prefix('.') {
+            Some(r) => r,
+            None if rest.get(..3).is_some_and(|e| e.eq_ignore_ascii_case("%2e")) => rest.get(3..).unwrap_or(""),
+            None => return false,
+        };
+        dots += 1;
+    }
+    dots == 1 || dots == 2
+}
+
+/// The path of an absolute URL (`/` when it has none), without query or fragment.
+pub fn path_of(url: &str) -> &str {
+    let rest = find_sub(url, "://").and_then(|i| url.get(i + 3..)).unwrap_or("");
+    let start = rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(rest.len());
+    let path = rest.get(start..).unwrap_or("");
+    let end = path.bytes().position(|b| matches!(b, b'?' | b'#')).unwrap_or(path.len());
+    match path.get(..end) {
+        Some(p) if !p.is_empty() => p,
+        _ => "/",
+    }
+}
+
 /// True for URLs this SDK will talk to: `https:`, or `http:` on a loopback host (local development,
 /// RFC 8252 §8.3 spirit). Everything the provider names (endpoints, jwks_uri) must pass this.
 pub fn is_secure_or_loopback(url: &str) -> bool {
@@ -372,5 +421,38 @@ mod tests {
         assert!(!is_secure_or_loopback("http://127.0.0.1.evil.example/"));
         assert!(!is_secure_or_loopback("http://[::1]evil.example/"));
         assert!(!is_secure_or_loopback("http://[::1"));
+    }
+
+    #[test]
+    fn api_urls_are_written_as_the_browser_writes_them() {
+        for (entry, want) in [
+            ("https://API.example:443", Some("https://api.example")),
+            ("https://api.example/", Some("https://api.example")),
+            ("https://api.example/v1/", Some("https://api.example/v1")),
+            ("http://127.0.0.1:4000/a/b%2Fc/", Some("http://127.0.0.1:4000/a/b%2Fc")),
+            ("https://api.example/V1/~x:y@z", Some("https://api.example/V1/~x:y@z")),
+            ("https://api.example/.well-known", Some("https://api.example/.well-known")),
+            ("https://api.example/v1/./x", None),
+            ("https://api.example/v1/..", None),
+            ("https://api.example/%2E%2e/x", None),
+            ("https://api.example/v1?q", None),
+            ("https://api.example/v1#f", None),
+            ("https://api.example/a\\b", None),
+            ("https://api.example/é", None),
+            ("https://api.example/%4", None),
+            ("https://user@api.example/v1", None),
+            ("ftp://api.example/v1", None),
+            ("https:///v1", None),
+        ] {
+            assert_eq!(normalize_api_url(entry).as_deref(), want, "{entry}");
+        }
+    }
+
+    #[test]
+    fn the_path_of_a_request() {
+        assert_eq!(path_of("https://a.example"), "/");
+        assert_eq!(path_of("https://a.example?x=/y"), "/");
+        assert_eq!(path_of("https://a.example/v1/x?y=/z#f"), "/v1/x");
+        assert_eq!(path_of("https://a.example#/v1"), "/");
     }
 }
