@@ -30,8 +30,7 @@ pub fn origin_allowed(request_url: &str, api_origins: &[String]) -> bool {
 /// the first listed. `apiOrigins` entries are whole origins with the login's token. Each token goes to its
 /// own API only.
 pub fn select_api(url: &str, config: &Config) -> Option<Option<usize>> {
-    let origin = url::origin_of(url)?;
-    let path = url::path_of(url);
+    let (origin, path) = url::origin_and_path(url)?;
     let mut best: Option<(usize, Option<usize>)> = None;
     for (i, api) in config.apis.iter().enumerate() {
         let Some(prefix) = api.url.strip_prefix(origin.as_str()) else { continue };

@@ -73,31 +73,30 @@ impl Api {
 }
 
 /// Reads `apis`: every entry an object with a `url` and optional non-empty strings `resource`, `audience`,
-/// `scope`; urls normalised and distinct. A bad entry is refused with the entry as context.
+/// `scope`; urls normalised and distinct. A bad entry is refused with its url (or `apis`) as context.
 fn apis_of(v: &Json) -> Result<Vec<Api>> {
-    let Some(list) = v.get("apis").filter(|a| !matches!(a, Json::Null)) else { return Ok(Vec::new()) };
-    let Some(list) = list.as_array() else { return fail(InvalidConfig, "`apis` must be an array of { url, resource?, audience?, scope? }") };
     let mut apis: Vec<Api> = Vec::new();
-    for entry in list {
-        let bad = |detail: &'static str| -> Result<Vec<Api>> {
-            let context = entry.str_member("url").map(String::from).or_else(|| entry.to_text()).unwrap_or_default();
-            Err(OidcError::new(InvalidConfig, detail).with_context(&context))
-        };
+    let list = match v.get("apis") {
+        None | Some(Json::Null) => return Ok(apis),
+        Some(list) => list.as_array(),
+    };
+    for entry in list.unwrap_or(&[Json::Null]) {
         let opt = |name: &str| match entry.get(name) {
-            None | Some(Json::Null) => Ok(None),
-            Some(Json::Str(s)) if !s.is_empty() => Ok(Some(s.clone())),
-            _ => Err(()),
+            None | Some(Json::Null) => Some(None),
+            Some(Json::Str(s)) if !s.is_empty() => Some(Some(s.clone())),
+            _ => None,
         };
-        let (Some(url), Ok(resource), Ok(audience), Ok(scope)) = (entry.str_member("url"), opt("resource"), opt("audience"), opt("scope")) else {
-            return bad("an `apis` entry must be { url, resource?, audience?, scope? } with non-empty strings");
-        };
-        let Some(url) = url::normalize_api_url(url) else {
-            return bad("an `apis` url must be an origin, or an origin and a path, as the browser writes them (ASCII host, no query, fragment or . segments)");
-        };
-        if apis.iter().any(|a| a.url == url) {
-            return bad("two `apis` entries have the same url");
+        let raw = entry.str_member("url");
+        match (raw.and_then(url::normalize_api_url), opt("resource"), opt("audience"), opt("scope")) {
+            (Some(url), Some(resource), Some(audience), Some(scope)) if !apis.iter().any(|a| a.url == url) => apis.push(Api { url, resource, audience, scope }),
+            _ => {
+                return Err(OidcError::new(
+                    InvalidConfig,
+                    "`apis` must be an array of { url, resource?, audience?, scope? }: url an origin or an origin and a path as the browser writes them (ASCII host; no query, fragment or . segments), each url once, the others non-empty strings",
+                )
+                .with_context(raw.unwrap_or("apis")))
+            }
         }
-        apis.push(Api { url, resource, audience, scope });
     }
     Ok(apis)
 }
@@ -254,11 +253,8 @@ impl Config {
                 }
             }
         }
-        let expose_access_token = match v.get("exposeAccessToken") {
-            None | Some(Json::Null) | Some(Json::Bool(false)) => false,
-            Some(Json::Bool(true)) => true,
-            _ => return fail(InvalidConfig, "`exposeAccessToken` must be true or false"),
-        };
+        // Anything but `true` keeps the token in the core (getAccessToken then names the option).
+        let expose_access_token = matches!(v.get("exposeAccessToken"), Some(Json::Bool(true)));
         // RFC 8707 §2.1: the authorization request names the login's resources and then every API's, so the
         // grant covers them all; the login's own token requests then name one (§2.2).
         let mut resource = resource;
@@ -407,18 +403,18 @@ mod tests {
             (r#"[{"url":"https://a.example","resource":""}]"#, "https://a.example"),
             (r#"[{"url":"https://a.example","scope":7}]"#, "https://a.example"),
             (r#"[{"url":"https://a.example/"},{"url":"https://A.example"}]"#, "https://A.example"),
-            (r#"[{"resource":"x"}]"#, r#"{"resource":"x"}"#),
+            (r#"[{"resource":"x"}]"#, "apis"),
+            (r#"{"url":"https://a.example"}"#, "apis"),
         ] {
             let e = cfg(&format!(r#","apis":{bad}"#)).err().unwrap_or_else(|| panic!("{bad} accepted"));
             assert_eq!((e.code, e.context.as_deref()), (InvalidConfig, Some(context)), "{bad}");
         }
-        assert!(cfg(r#","apis":{"url":"https://a.example"}"#).is_err(), "not an array");
     }
 
     #[test]
     fn expose_access_token_is_an_opt_in() {
         assert!(!cfg("").unwrap().expose_access_token, "off by default");
         assert!(cfg(r#","exposeAccessToken":true"#).unwrap().expose_access_token);
-        assert_eq!(cfg(r#","exposeAccessToken":"yes""#).err().map(|e| e.code), Some(InvalidConfig));
+        assert!(!cfg(r#","exposeAccessToken":"true""#).unwrap().expose_access_token, "only true opts in");
     }
 }

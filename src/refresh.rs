@@ -381,8 +381,11 @@ impl<H: Host> Client<H> {
                 s.expires_at = expires_at;
             }
             Some(a) => {
-                s.api_tokens.retain(|t| t.api != a.url);
-                s.api_tokens.push(ApiToken { api: a.url.clone(), access_token: tokens.access_token, expires_at, expires_in: tokens.expires_in });
+                let t = ApiToken { api: a.url.clone(), access_token: tokens.access_token, expires_at, expires_in: tokens.expires_in };
+                match s.api_tokens.iter_mut().find(|t| t.api == a.url) {
+                    Some(old) => *old = t,
+                    None => s.api_tokens.push(t),
+                }
             }
         }
         self.install_session(s).await;

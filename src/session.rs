@@ -68,22 +68,34 @@ fn push_retired(o: &mut String, retired: &[Retired]) {
     o.push(']');
 }
 
-/// The API tokens of a handed-over session (`apis`); a malformed entry makes the message unreadable.
-fn api_tokens_of(v: &Json) -> Option<Vec<ApiToken>> {
-    let Some(list) = v.get("apis") else { return Some(Vec::new()) };
-    let number = |t: &Json, name: &str| match t.get(name) {
+/// An access token with its expiry (`exp`, unix seconds) and lifetime (`ei`, seconds), as a hand-off writes them.
+fn push_token(o: &mut String, at: &AccessToken, expires_at: Option<f64>, expires_in: Option<f64>) {
+    push_member(o, "at", at.as_str());
+    for (name, v) in [(",\"exp\":", expires_at), (",\"ei\":", expires_in)] {
+        if let Some(v) = v {
+            o.push_str(name);
+            json::write_u64(o, v.max(0.0) as u64);
+        }
+    }
+}
+
+/// What `push_token` wrote; `None` when malformed.
+fn token_of(v: &Json) -> Option<(AccessToken, Option<f64>, Option<f64>)> {
+    let number = |name: &str| match v.get(name) {
         None => Some(None),
         Some(n) => n.as_f64().filter(|n| *n >= 0.0).map(Some),
     };
+    Some((AccessToken::new(v.str_member("at")?), number("exp")?, number("ei")?))
+}
+
+/// The API tokens of a handed-over session (`apis`); a malformed entry makes the message unreadable.
+fn api_tokens_of(v: &Json) -> Option<Vec<ApiToken>> {
+    let Some(list) = v.get("apis") else { return Some(Vec::new()) };
     list.as_array()?
         .iter()
         .map(|t| {
-            Some(ApiToken {
-                api: t.str_member("u")?.into(),
-                access_token: AccessToken::new(t.str_member("at")?),
-                expires_at: number(t, "exp")?,
-                expires_in: number(t, "ei")?,
-            })
+            let (access_token, expires_at, expires_in) = token_of(t)?;
+            Some(ApiToken { api: t.str_member("u")?.into(), access_token, expires_at, expires_in })
         })
         .collect()
 }
@@ -122,7 +134,7 @@ impl Session {
     fn to_json(&self) -> String {
         let mut o = String::from("{\"ct\":");
         json::write_str(&mut o, &self.claims_text);
-        push_member(&mut o, "at", self.tokens.access_token.as_str());
+        push_token(&mut o, &self.tokens.access_token, self.expires_at, self.tokens.expires_in);
         if let Some(rt) = &self.tokens.refresh_token {
             push_member(&mut o, "rt", rt.as_str());
         }
@@ -131,14 +143,6 @@ impl Session {
         }
         if let Some(s) = &self.tokens.scope {
             push_member(&mut o, "scope", s);
-        }
-        if let Some(e) = self.expires_at {
-            o.push_str(",\"exp\":");
-            json::write_u64(&mut o, e.max(0.0) as u64);
-        }
-        if let Some(l) = self.tokens.expires_in {
-            o.push_str(",\"ei\":");
-            json::write_u64(&mut o, l.max(0.0) as u64);
         }
         if let Some(k) = &self.dpop_key {
             push_member(&mut o, "dk", k);
@@ -152,13 +156,7 @@ impl Session {
                 }
                 o.push_str("{\"u\":");
                 json::write_str(&mut o, &t.api);
-                push_member(&mut o, "at", t.access_token.as_str());
-                for (name, v) in [(",\"exp\":", t.expires_at), (",\"ei\":", t.expires_in)] {
-                    if let Some(v) = v {
-                        o.push_str(name);
-                        json::write_u64(&mut o, v.max(0.0) as u64);
-                    }
-                }
+                push_token(&mut o, &t.access_token, t.expires_at, t.expires_in);
                 o.push('}');
             }
             o.push(']');
@@ -218,17 +216,11 @@ impl Session {
     fn from_json(v: &Json) -> Option<Session> {
         let (claims, claims_text) = claims_of(v)?;
         let s = |n: &str| v.str_member(n).map(String::from);
-        let expires_at = match v.get("exp") {
-            None => None,
-            Some(e) => Some(e.as_f64()?),
-        };
+        let (access_token, expires_at, expires_in) = token_of(v)?;
         Some(Session {
             tokens: TokenSet {
-                access_token: AccessToken::new(s("at")?),
-                expires_in: match v.get("ei") {
-                    None => None,
-                    Some(e) => Some(e.as_f64().filter(|e| *e >= 0.0)?),
-                },
+                access_token,
+                expires_in,
                 refresh_token: s("rt").map(RefreshToken::new),
                 id_token: s("it"),
                 scope: s("scope"),

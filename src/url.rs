@@ -253,17 +253,14 @@ pub fn normalize_origin(entry: &str) -> Option<String> {
 /// query or fragment, only characters the browser leaves as they are (`%XX` escapes included). A trailing
 /// `/` is dropped: `https://a.example/v1/` and `https://a.example/v1` are one prefix.
 pub fn normalize_api_url(entry: &str) -> Option<String> {
-    let after_scheme = find_sub(entry, "://")? + 3;
-    let rest = entry.get(after_scheme..)?;
-    let end = rest.bytes().position(|b| b == b'/').unwrap_or(rest.len());
-    let mut o = normalize_origin(entry.get(..after_scheme + end)?)?;
-    let path = rest.get(end..)?.trim_end_matches('/');
-    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/%".contains(&b);
-    if !path.bytes().all(allowed) || path.split('/').any(is_dot_segment) {
-        return None;
-    }
-    // Every `%` starts an escape of two hex digits.
-    if path.split('%').skip(1).any(|e| !e.get(..2).is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))) {
+    // `origin_of` keeps the length of what it lower-cases: the path starts right after it.
+    let split = origin_of(entry)?.len();
+    let mut o = normalize_origin(entry.get(..split)?)?;
+    let path = entry.get(split..)?.trim_end_matches('/');
+    let b = path.as_bytes();
+    let escape_at = |i: usize| b.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+    let fine = b.iter().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(c) || (*c == b'%' && escape_at(i)));
+    if !fine || !path.split('/').all(|seg| !is_dot_segment(seg)) {
         return None;
     }
     o.push_str(path);
@@ -284,16 +281,14 @@ fn is_dot_segment(seg: &str) -> bool {
     dots == 1 || dots == 2
 }
 
-/// The path of an absolute URL (`/` when it has none), without query or fragment.
-pub fn path_of(url: &str) -> &str {
-    let rest = find_sub(url, "://").and_then(|i| url.get(i + 3..)).unwrap_or("");
-    let start = rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(rest.len());
-    let path = rest.get(start..).unwrap_or("");
-    let end = path.bytes().position(|b| matches!(b, b'?' | b'#')).unwrap_or(path.len());
-    match path.get(..end) {
-        Some(p) if !p.is_empty() => p,
-        _ => "/",
-    }
+/// The path of an absolute http(s) URL (`/` when it has none), without query or fragment, and its origin as
+/// `origin_of` gives it.
+pub fn origin_and_path(url: &str) -> Option<(String, &str)> {
+    let origin = origin_of(url)?;
+    let rest = url.get(origin.len()..)?;
+    let end = rest.bytes().position(|b| matches!(b, b'?' | b'#')).unwrap_or(rest.len());
+    let path = rest.get(..end)?;
+    Some((origin, if path.is_empty() { "/" } else { path }))
 }
 
 /// True for URLs this SDK will talk to: `https:`, or `http:` on a loopback host (local development,
@@ -449,10 +444,13 @@ mod tests {
     }
 
     #[test]
-    fn the_path_of_a_request() {
-        assert_eq!(path_of("https://a.example"), "/");
-        assert_eq!(path_of("https://a.example?x=/y"), "/");
-        assert_eq!(path_of("https://a.example/v1/x?y=/z#f"), "/v1/x");
-        assert_eq!(path_of("https://a.example#/v1"), "/");
+    fn the_origin_and_path_of_a_request() {
+        let path = |u: &str| origin_and_path(u).map(|(_, p)| p.to_string());
+        assert_eq!(path("https://a.example").as_deref(), Some("/"));
+        assert_eq!(path("https://a.example?x=/y").as_deref(), Some("/"));
+        assert_eq!(path("https://a.example/v1/x?y=/z#f").as_deref(), Some("/v1/x"));
+        assert_eq!(path("https://a.example#/v1").as_deref(), Some("/"));
+        assert_eq!(origin_and_path("HTTPS://A.example:8443/V1").map(|(o, p)| (o, p.to_string())), Some(("https://a.example:8443".into(), "/V1".into())));
+        assert_eq!(path("mailto:a@b"), None);
     }
 }
