@@ -15,9 +15,17 @@
 // one audience per access token: an API token is refused at UserInfo). The API token's lifetime is
 // `op.resourceServer.accessTokenTTL`, which tests may change between sign-ins.
 //
+// More APIs (`resourceServers`: [{ identifier, scope, accessTokenTTL }]) are further resource servers: an
+// authorization request that names them (`resource`, RFC 8707 §2.1) gets a grant for each, and a token
+// request then names the one its access token is for (§2.2) — a refresh grant with another API's `resource`
+// gets that API's token from the same refresh token (`op.resourceServers` lists them all). A token request
+// naming a resource its grant lacks gets `invalid_target` before anything is spent (oidc-provider itself
+// rotates the refresh token first and checks the resource after, which would spend it on a refused request).
+//
 // Token-endpoint log for tests (`op.tokenRequests`): grant type, status, OAuth error, and SHA-256
 // fingerprints of the refresh token presented and of the one issued, so a test can see that each
 // refresh token was used once without ever holding or printing a token. `op.revocations` likewise.
+// `op.tokenInFlight.max`: the most token requests the provider was processing at one moment.
 //
 // DPoP (RFC 9449): oidc-provider's `features.dPoP` is on by default with proofs optional and no nonces;
 // a client that sends no `DPoP` header gets Bearer tokens as before. A client that sends a proof gets
@@ -200,6 +208,7 @@ function spaClient(meta) {
  *                                    proxy (tests/e2e/proxy.mjs); default http://host:port of this server
  * @param {object|false} [options.resourceServer] the API: { identifier, scope, accessTokenTTL } (defaults
  *                                    SAMPLE_API, SAMPLE_API_SCOPE, 3600 s); false turns resource indicators off
+ * @param {object[]} [options.resourceServers] more APIs, each { identifier, scope, accessTokenTTL = 3600 }
  * @param {object} [options.dpop]     DPoP nonces and enforcement: { requireNonce = false, required = false }.
  *                                    Without it DPoP stays oidc-provider's default (optional, no nonces).
  *                                    `requireNonce`: proofs at the token and userinfo endpoints need a
@@ -208,11 +217,12 @@ function spaClient(meta) {
  *                                    `dpop_bound_access_tokens: true` (a token request without a proof is refused).
  * @returns {Promise<{issuer: string, url: string, internalUrl: string, provider: object, counters: object,
  *   requests: object[], tokenRequests: object[], revocations: object[], resourceServer: object|null,
+ *   resourceServers: object[], tokenInFlight: {now: number, max: number},
  *   dpop: {requireNonce: boolean, required: boolean}|null, resetCounters(): void, close(): Promise<void>}>}
  */
 export async function startProvider({
   port = 0, host = '127.0.0.1', clients = [], ttl, features, issuer: publicIssuer, resourceServer: rsOptions,
-  dpop: dpopOptions,
+  resourceServers: moreResourceServers = [], dpop: dpopOptions,
 } = {}) {
   const Provider = await loadProvider();
   const { errors } = providerModule;
@@ -238,6 +248,8 @@ export async function startProvider({
     accessTokenTTL: 3600,
     ...rsOptions,
   };
+  // Every API by its identifier, the sample API first. Read on every token issued (TTLs may change).
+  const resourceServers = resourceServer ? [resourceServer, ...moreResourceServers.map((r) => ({ accessTokenTTL: 3600, ...r }))] : [];
 
   // CORS for the token, userinfo and revocation endpoints: only the origins of registered redirect URIs.
   const originsByClient = new Map(clientList.map((c) => [
@@ -275,7 +287,20 @@ export async function startProvider({
     async issueRefreshToken(ctx, client) {
       return client.grantTypeAllowed('refresh_token');
     },
-    // rotateRefreshToken: the default rotates on every use for public clients; kept.
+    // The default's rule — rotate on every use for public clients unless sender-constrained (DPoP), after 70%
+    // of the lifetime otherwise — after one check that oidc-provider makes only after rotating: a `resource`
+    // the refresh token's grant lacks is refused here, before the refresh token is spent (RFC 6749 §5.2: a
+    // refused request changes nothing).
+    async rotateRefreshToken(ctx) {
+      const { RefreshToken: refreshToken, Client: client } = ctx.oidc.entities;
+      const requested = ctx.oidc.params.resource;
+      if (requested !== undefined && !refreshToken.resourceIndicators.has(requested)) {
+        throw new errors.InvalidTarget('the grant does not cover this resource');
+      }
+      if (refreshToken.totalLifetime() >= 365.25 * 24 * 60 * 60) return false;
+      if (client.clientAuthMethod === 'none' && !refreshToken.isSenderConstrained()) return true;
+      return refreshToken.ttlPercentagePassed() >= 70;
+    },
     features: {
       devInteractions: { enabled: true },
       revocation: {
@@ -327,12 +352,13 @@ ${form}
           // (without this, an `openid` request would get an opaque token for userinfo instead).
           useGrantedResource: async () => true,
           async getResourceServerInfo(ctx, resourceIndicator) {
-            if (resourceIndicator !== resourceServer.identifier) throw new errors.InvalidTarget();
+            const rs = resourceServers.find((r) => r.identifier === resourceIndicator);
+            if (!rs) throw new errors.InvalidTarget();
             return {
-              scope: resourceServer.scope,
-              audience: resourceServer.identifier,
+              scope: rs.scope,
+              audience: rs.identifier,
               accessTokenFormat: 'jwt',
-              accessTokenTTL: resourceServer.accessTokenTTL,
+              accessTokenTTL: rs.accessTokenTTL,
             };
           },
         },
@@ -371,10 +397,14 @@ ${form}
   // { method, name, path, status, dpop, dpopJkt } — path only, never the query (it carries state/code);
   // `dpop`: a DPoP proof header came; `dpopJkt`: the authorization request's dpop_jkt (a public key's hash).
   const requests = [];
+  // Token requests being processed now, and the most at once since the last reset (tests: one at a time).
+  const tokenInFlight = { now: 0, max: 0 };
   provider.use(async (ctx, next) => {
     const name = routeName(ctx.path);
     const key = ctx.method === 'OPTIONS' ? `${name}_preflight` : name;
     counters[key] = (counters[key] ?? 0) + 1;
+    const token = name === 'token' && ctx.method === 'POST';
+    if (token) tokenInFlight.max = Math.max(tokenInFlight.max, ++tokenInFlight.now);
     const entry = {
       method: ctx.method,
       name,
@@ -388,6 +418,7 @@ ${form}
       await next();
     } finally {
       entry.status = ctx.status;
+      if (token) tokenInFlight.now -= 1;
     }
   });
   // Token and revocation requests, by fingerprint only (the body was parsed by oidc-provider: read
@@ -446,6 +477,8 @@ ${form}
     tokenRequests,
     revocations,
     resourceServer,
+    resourceServers,
+    tokenInFlight,
     dpop,
     resetCounters() {
       for (const k of Object.keys(counters)) {
@@ -454,6 +487,7 @@ ${form}
       requests.length = 0;
       tokenRequests.length = 0;
       revocations.length = 0;
+      tokenInFlight.max = tokenInFlight.now;
     },
     close() {
       return new Promise((resolve) => {

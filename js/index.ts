@@ -30,9 +30,17 @@ export interface OidcConfig {
   postLogoutRedirectUri?: string;
   /** Leeway for exp/iat/nbf in seconds (0-600). Default 60. */
   clockToleranceSeconds?: number;
-  /** Origins (scheme://host[:port]) whose URLs `fetchWithToken` may send the access token to.
-   * Default: this page's origin only. Every other URL is fetched without it. */
+  /** Origins (scheme://host[:port]) whose URLs `fetchWithToken` may send the login's access token to.
+   * Default: this page's origin only (none when `apis` is given). Every other URL is fetched without it. */
   apiOrigins?: string[];
+  /** Several APIs, one session: each API by its URL (an origin, or an origin and a path prefix), and, for one
+   * that needs a token of its own, the `resource` (RFC 8707), `audience` (Auth0) or `scope` (Entra ID) to ask
+   * the refresh token for it with. `fetchWithToken` picks the API by URL (the longest match) and sends it its
+   * own token only; an entry without resource, audience and scope gets the login's token. */
+  apis?: ApiConfig[];
+  /** Allow `getAccessToken()` to hand the access token to JavaScript, for HTTP clients that need the string
+   * (axios, SignalR, WebSocket). Default false: the token stays inside the SDK and `fetchWithToken`. */
+  exposeAccessToken?: boolean;
   /** Refresh this many seconds before the access token's `expires_in` runs out. Default 30. */
   refreshMarginSeconds?: number;
   /** Refuse a login whose ID token's `acr` is not one of the `acr_values` it asked for (in `extraParams`),
@@ -76,6 +84,19 @@ export interface OidcConfig {
   /** Where to load the wasm from, for hosts where `new URL('./oidc_wasm_bg.wasm', import.meta.url)`
    * does not resolve (CDNs, strict CSP setups): a URL, a Response, bytes or a compiled module. */
   wasm?: string | URL | Response | BufferSource | WebAssembly.Module;
+}
+
+/** One entry of `apis`. */
+export interface ApiConfig {
+  /** The API's origin (`https://orders.example.com`) or origin and path prefix (`https://example.com/orders`,
+   * matching `/orders` and the paths below it), written as the browser writes URLs. */
+  url: string;
+  /** RFC 8707 resource indicator of its tokens (asked for at login and in the refresh grant for its token). */
+  resource?: string;
+  /** Auth0's `audience` for its tokens. */
+  audience?: string;
+  /** The scope of its tokens (Entra ID: `https://graph.microsoft.com/User.Read`, one resource per token). */
+  scope?: string;
 }
 
 export interface LoginOptions {
@@ -208,6 +229,10 @@ export interface OidcClient {
    * does not follow redirects (`redirect_refused`); a request that gets no answer rejects with
    * `network_error` naming the URL. */
   fetchWithToken(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** The access token as a string, refreshed first when due, for HTTP clients that need it: the login's, or
+   * with `api` (a URL, chosen as `fetchWithToken` chooses) that API's. Only with `exposeAccessToken: true`;
+   * otherwise, and with `dpop: true` (use `fetchWithToken`), it rejects with `invalid_config`. */
+  getAccessToken(options?: { api?: string }): Promise<string>;
   /** Refreshes the tokens now (one request however many callers; one tab at a time). */
   refresh(): Promise<void>;
   /** Ends the session in every tab, revokes the refresh token, and navigates to the provider's logout. */
@@ -449,8 +474,8 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     }
     if (origin === location.origin || warned.has(origin) || !core.query('authenticated')) return;
     warned.add(origin);
-    const listed = settings.apiOrigins ?? [location.origin];
-    console.warn(`oidc-wasm: fetchWithToken sent a request to ${origin} without the access token, because ${origin} is not in apiOrigins ${JSON.stringify(listed)}${settings.apiOrigins ? '' : ' (the default: this page\'s origin)'}. If it is your API, add it: createClient({ …, apiOrigins: [${JSON.stringify(origin)}] }). (This warning appears in development builds or with debug: true; debug: false turns it off.)`);
+    const listed = settings.apiOrigins ?? (settings.apis ? [] : [location.origin]);
+    console.warn(`oidc-wasm: fetchWithToken sent a request to ${origin} without the access token, because ${origin} is not in apiOrigins ${JSON.stringify(listed)}${settings.apiOrigins || settings.apis ? '' : ' (the default: this page\'s origin)'}${settings.apis ? ' and the URL is on none of apis' : ''}. If it is your API, add it: createClient({ …, apiOrigins: [${JSON.stringify(origin)}] }). (This warning appears in development builds or with debug: true; debug: false turns it off.)`);
   };
 
   return {
@@ -526,6 +551,11 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
       }
       const again: [string, string?] | null = await track(core.call('authorization', { url: spare.url, method: spare.method }));
       return again === null ? fetchOrFail(spare) : send(spare, again);
+    },
+
+    async getAccessToken(options: { api?: string } = {}) {
+      const api = options.api === undefined ? undefined : new URL(options.api, location.href).href;
+      return await track(core.call('accessToken', { api })) as string;
     },
 
     async refresh() {

@@ -44,6 +44,9 @@ export interface AuthActions {
   logout(options?: LogoutOptions): Promise<void>;
   /** `client.fetchWithToken`, after the client is ready and any callback in progress has finished. */
   fetchWithToken(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** `client.getAccessToken` (needs `exposeAccessToken: true`), after the client is ready and any callback in
+   * progress has finished. */
+  getAccessToken(options?: { api?: string }): Promise<string>;
   /** The client itself once ready (getUserInfo, refresh, on), else null. */
   client: OidcClient | null;
 }
@@ -143,6 +146,7 @@ export function AuthProvider({ config, onRedirectCallback, children }: AuthProvi
       login: async (options?: LoginOptions) => (await current().client).login(options),
       logout: async (options?: LogoutOptions) => (await current().client).logout(options),
       fetchWithToken: async (input: RequestInfo | URL, init?: RequestInit) => (await current().ready).fetchWithToken(input, init),
+      getAccessToken: async (options?: { api?: string }) => (await current().ready).getAccessToken(options),
     };
   }, [key]);
 

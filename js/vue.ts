@@ -34,6 +34,9 @@ export interface Auth {
   logout(options?: LogoutOptions): Promise<void>;
   /** `client.fetchWithToken`, after the client is ready and any callback in progress has finished. */
   fetchWithToken(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** `client.getAccessToken` (needs `exposeAccessToken: true`), after the client is ready and any callback in
+   * progress has finished. */
+  getAccessToken(options?: { api?: string }): Promise<string>;
   /** The client itself once ready (getUserInfo, refresh, on), else null. */
   client: ComputedRef<OidcClient | null>;
 }
@@ -71,6 +74,7 @@ export function createAuth(config: OidcConfig, options: AuthOptions = {}): Plugi
     login: async (o) => (await current().client).login(o),
     logout: async (o) => (await current().client).logout(o),
     fetchWithToken: async (input, init) => (await current().ready).fetchWithToken(input, init),
+    getAccessToken: async (options) => (await current().ready).getAccessToken(options),
   };
 
   let started = false;

@@ -4,6 +4,7 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
+use crate::config::Config;
 use crate::types::AccessToken;
 use crate::url;
 
@@ -20,6 +21,27 @@ pub fn origin_allowed(request_url: &str, api_origins: &[String]) -> bool {
     match url::origin_of(request_url) {
         Some(o) => api_origins.contains(&o),
         None => false,
+    }
+}
+
+/// Which token a request to `url` (absolute) gets: `None`, none; `Some(None)`, the login's; `Some(Some(i))`, the
+/// own token of `apis[i]`. An `apis` url matches its origin and, when it has a path, that path and the paths
+/// below it on segment boundaries (`/v1` matches `/v1` and `/v1/x`, not `/v10`); the longest match wins, then
+/// the first listed. `apiOrigins` entries are whole origins with the login's token. Each token goes to its
+/// own API only.
+pub fn select_api(url: &str, config: &Config) -> Option<Option<usize>> {
+    let (origin, path) = url::origin_and_path(url)?;
+    let mut best: Option<(usize, Option<usize>)> = None;
+    for (i, api) in config.apis.iter().enumerate() {
+        let Some(prefix) = api.url.strip_prefix(origin.as_str()) else { continue };
+        let matches = prefix.is_empty() || (prefix.starts_with('/') && path.strip_prefix(prefix).is_some_and(|r| r.is_empty() || r.starts_with('/')));
+        if matches && best.is_none_or(|(len, _)| prefix.len() > len) {
+            best = Some((prefix.len(), api.own_token().then_some(i)));
+        }
+    }
+    match best {
+        Some((_, slot)) => Some(slot),
+        None => config.api_origins.contains(&origin).then_some(None),
     }
 }
 
@@ -85,5 +107,28 @@ mod tests {
         assert!(challenge_error_is(r#"DPoP error="use_dpop_nonce", error_description="x""#, "use_dpop_nonce"));
         assert!(!is_invalid_token_challenge(r#"BearerX error="invalid_token""#));
         assert!(!is_invalid_token_challenge(""));
+    }
+
+    #[test]
+    fn each_url_gets_the_token_of_its_api_by_the_longest_prefix_on_segment_boundaries() {
+        let c = Config::from_json(r#"{"issuer":"https://op.example","clientId":"spa","redirectUri":"https://app.example/cb","apiOrigins":["https://api.example"],"apis":[{"url":"https://gw.example","scope":"gw"},{"url":"https://gw.example/billing/v1","resource":"https://billing.example"},{"url":"https://gw.example/billing","audience":"billing-old"},{"url":"https://gw.example/public"}]}"#).ok().unwrap();
+        for (url, want) in [
+            ("https://api.example/x", Some(None)),
+            ("https://gw.example/", Some(Some(0))),
+            ("https://gw.example/billing/v10", Some(Some(2))),
+            ("https://gw.example/billing/v1", Some(Some(1))),
+            ("https://gw.example/billing/v1/invoices?x=/public", Some(Some(1))),
+            ("https://gw.example/billing/v1#/x", Some(Some(1))),
+            ("https://gw.example/billingx", Some(Some(0))),
+            ("https://gw.example/public/a", Some(None)),
+            ("https://gw.example.evil.example/billing/v1", None),
+            ("http://gw.example/billing/v1", None),
+            ("https://gw.example:8443/billing/v1", None),
+            ("https://user@gw.example/billing/v1", None),
+            ("https://elsewhere.example/", None),
+            ("not a url", None),
+        ] {
+            assert_eq!(select_api(url, &c), want, "{url}");
+        }
     }
 }

@@ -76,8 +76,9 @@ pub struct Client<H: Host> {
     pub(crate) not_before: Cell<f64>,
     /// The token endpoint's clock (its `Date` header) minus ours at its last answer, when it was readable.
     pub(crate) server_skew: Cell<Option<f64>>,
-    /// The refresh in flight, shared by every caller that needs it (see `refresh.rs`).
-    pub(crate) flight: RefCell<Option<Rc<Flight>>>,
+    /// The refreshes in flight, one per token (the login's: `None`; `apis[i]`'s own: `Some(i)`), each shared
+    /// by every caller that needs it (see `refresh.rs`).
+    pub(crate) flights: RefCell<Vec<(Option<usize>, Rc<Flight>)>>,
     /// After a failed refresh while the access token is still valid: no new try before this time.
     pub(crate) retry_after: Cell<f64>,
     pub(crate) failures: Cell<u32>,
@@ -115,7 +116,7 @@ impl<H: Host> Client<H> {
             trace_failed: Cell::new(false),
             not_before: Cell::new(0.0),
             server_skew: Cell::new(None),
-            flight: RefCell::new(None),
+            flights: RefCell::new(Vec::new()),
             retry_after: Cell::new(0.0),
             failures: Cell::new(0),
             background_error: RefCell::new(None),
@@ -358,7 +359,7 @@ impl<H: Host> Client<H> {
         let acr = check_authentication(&claims, tx.max_age, tx.acr_values.as_deref(), self.config.require_acr, self.host.now(), self.config.clock_tolerance)?;
         let expires_at = tokens.expires_in.map(|s| self.host.now() + s);
         let new_rt = tokens.refresh_token.clone();
-        let mut session = Session { tokens, claims_text: claims_text.clone(), claims, expires_at, dpop_key: tx.dpop_key.clone(), retired: Vec::new() };
+        let mut session = Session { tokens, claims_text: claims_text.clone(), claims, expires_at, dpop_key: tx.dpop_key.clone(), retired: Vec::new(), api_tokens: Vec::new() };
         // The new session becomes every tab's under the app's lock, after any refresh or logout in progress.
         let installed = self
             .under_lock(async {

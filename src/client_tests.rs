@@ -258,9 +258,13 @@ fn client_with(extra: &str) -> Client<FakeHost> {
 /// Starts a login; returns (state, nonce) as sent in the authorization URL.
 fn start_login(c: &Client<FakeHost>) -> (String, String) {
     let url = block_on(c.login(Some("/after".into()), &[])).ok().unwrap();
-    let q = crate::url::parse_query(crate::url::query_of(&url)).unwrap();
-    let get = |n: &str| q.iter().find(|(k, _)| k == n).unwrap().1.clone();
-    (get("state"), get("nonce"))
+    (query_values(&url, "state")[0].clone(), query_values(&url, "nonce")[0].clone())
+}
+
+/// The decoded values of the query parameter `name` of `url` (RFC 8707 `resource` may repeat).
+fn query_values(url: &str, name: &str) -> Vec<String> {
+    let q = crate::url::query_of(url);
+    q.split('&').filter_map(|p| p.split_once('=')).filter(|(k, _)| *k == name).map(|(_, v)| crate::url::decode_component(v).unwrap()).collect()
 }
 
 fn callback_url(state: &str) -> String {
@@ -830,12 +834,13 @@ fn tokens_that_arrive_while_waiting_for_the_lock_are_used_not_refreshed_again() 
     let reply = a.host.broadcasts.borrow().last().cloned().unwrap();
     b.on_message(&reply);
     let asked_at = b.generation.get();
+    let before = b.current_token(None);
     *a.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
     block_on(a.refresh()).ok().unwrap();
     let update = a.host.broadcasts.borrow().last().cloned().unwrap();
     b.on_message(&update); // arrives before B holds the lock
     b.host.shared_generation.set(b.generation.get());
-    assert!(block_on(b.refresh_under_lock(&b.coordination_name(), asked_at)).is_ok());
+    assert!(block_on(b.refresh_under_lock(&b.coordination_name(), asked_at, None, before)).is_ok());
     assert!(refresh_posts(&b).is_empty(), "no second refresh with the new refresh token");
     assert_eq!(access_token(&b), "AT-2");
 }
@@ -1280,3 +1285,5 @@ fn a_short_lived_access_token_is_refreshed_halfway_not_on_every_call() {
 mod popup;
 #[path = "session_check_tests.rs"]
 mod session_check;
+#[path = "client_apis_tests.rs"]
+mod apis;

@@ -21,6 +21,7 @@ pub struct Config {
     /// Space-separated scopes; always contains `openid`.
     pub scope: String,
     pub audience: Option<String>,
+    /// The authorization request's RFC 8707 resources: `resource`, then each API's not already named.
     pub resource: Vec<String>,
     pub post_logout_redirect_uri: Option<String>,
     pub clock_tolerance: f64,
@@ -48,6 +49,59 @@ pub struct Config {
     /// `checkSession: 'redirect'`: on a load with no session, once per tab session, a top-level
     /// `prompt=none` request to the provider (see `session_check.rs`).
     pub check_session: bool,
+    /// `apis`: the APIs `fetchWithToken` sends a token to, each by its URL (origin or origin + path prefix).
+    pub apis: Vec<Api>,
+    /// The `resource` the login's own token requests name (code exchange, its refreshes): the first of
+    /// `resource` when the authorization request names more than one (RFC 8707 §2.2: one per token).
+    pub token_resource: Option<String>,
+    /// `exposeAccessToken`: `getAccessToken()` may hand the token string to JavaScript.
+    pub expose_access_token: bool,
+}
+
+/// One entry of `apis` (see `bearer::select_api`). With none of `resource`, `audience` and `scope` it gets the
+/// login's access token; otherwise a token of its own, asked for with these by a refresh grant.
+pub struct Api {
+    /// Normalised by `url::normalize_api_url`: an origin, or an origin and a path prefix without a final `/`.
+    pub url: String,
+    pub resource: Option<String>,
+    pub audience: Option<String>,
+    pub scope: Option<String>,
+}
+
+impl Api {
+    /// Whether this API gets a token of its own (else the login's).
+    pub fn own_token(&self) -> bool {
+        self.resource.is_some() || self.audience.is_some() || self.scope.is_some()
+    }
+}
+
+/// Reads `apis`: every entry an object with a `url` and optional non-empty strings `resource`, `audience`,
+/// `scope`; urls normalised and distinct. A bad entry is refused with its url (or `apis`) as context.
+fn apis_of(v: &Json) -> Result<Vec<Api>> {
+    let mut apis: Vec<Api> = Vec::new();
+    let list = match v.get("apis") {
+        None | Some(Json::Null) => return Ok(apis),
+        Some(list) => list.as_array(),
+    };
+    for entry in list.unwrap_or(&[Json::Null]) {
+        let opt = |name: &str| match entry.get(name) {
+            None | Some(Json::Null) => Some(None),
+            Some(Json::Str(s)) if !s.is_empty() => Some(Some(s.clone())),
+            _ => None,
+        };
+        let raw = entry.str_member("url");
+        match (raw.and_then(url::normalize_api_url), opt("resource"), opt("audience"), opt("scope")) {
+            (Some(url), Some(resource), Some(audience), Some(scope)) if !apis.iter().any(|a| a.url == url) => apis.push(Api { url, resource, audience, scope }),
+            _ => {
+                return Err(OidcError::new(
+                    InvalidConfig,
+                    "`apis` must be an array of { url, resource?, audience?, scope? }: url an origin or an origin and a path as the browser writes them (ASCII host; no query, fragment or . segments), each url once, the others non-empty strings",
+                )
+                .with_context(raw.unwrap_or("apis")))
+            }
+        }
+    }
+    Ok(apis)
 }
 
 /// The placeholders a `logoutUrl` may hold; the ID token is the only token that may go in a URL.
@@ -128,8 +182,11 @@ impl Config {
         };
         let clock_tolerance = seconds("clockToleranceSeconds", DEFAULT_CLOCK_TOLERANCE, 600.0, "`clockToleranceSeconds` must be a number from 0 to 600")?;
         let refresh_margin = seconds("refreshMarginSeconds", DEFAULT_REFRESH_MARGIN, 3600.0, "`refreshMarginSeconds` must be a number from 0 to 3600")?;
-        // `appOrigin` is set by the TypeScript wrapper (location.origin), not by apps.
+        let apis = apis_of(&v)?;
+        // `appOrigin` is set by the TypeScript wrapper (location.origin), not by apps. With `apis` the app
+        // has said where tokens go: no default.
         let origins: Vec<&str> = match v.get("apiOrigins") {
+            None | Some(Json::Null) if !apis.is_empty() => Vec::new(),
             None | Some(Json::Null) => v.str_member("appOrigin").into_iter().collect(),
             Some(_) => match v.str_array_member("apiOrigins") {
                 Some(list) => list,
@@ -205,6 +262,18 @@ impl Config {
                 }
             }
         }
+        // Anything but `true` keeps the token in the core (getAccessToken then names the option).
+        let expose_access_token = matches!(v.get("exposeAccessToken"), Some(Json::Bool(true)));
+        // RFC 8707 §2.1: the authorization request names the login's resources and then every API's, so the
+        // grant covers them all; the login's own token requests then name one (§2.2).
+        let mut resource = resource;
+        let own = resource.len();
+        for r in apis.iter().filter_map(|a| a.resource.as_ref()) {
+            if !resource.contains(r) {
+                resource.push(r.clone());
+            }
+        }
+        let token_resource = if resource.len() > 1 { resource.first().filter(|_| own > 0).cloned() } else { None };
         Ok(Config {
             issuer: IssuerUrl::new(issuer),
             client_id: ClientId::new(client_id),
@@ -225,6 +294,9 @@ impl Config {
             logout_url,
             multi_tenant,
             check_session,
+            apis,
+            token_resource,
+            expose_access_token,
         })
     }
 }
@@ -325,5 +397,44 @@ mod tests {
         assert_eq!((e.code, e.context.as_deref()), (InvalidConfig, Some("https://bücher.example")));
         assert_eq!(cfg("").unwrap().refresh_margin, 30.0);
         assert!(cfg(r#","refreshMarginSeconds":-1"#).is_err());
+    }
+
+    #[test]
+    fn apis_are_checked_entry_by_entry_and_named_when_refused() {
+        let c = cfg(r#","appOrigin":"https://app.example","apis":[{"url":"https://Orders.example:443/"},{"url":"https://example.com/billing/v1/","resource":"https://billing.example","scope":"billing:read"},{"url":"https://graph.example","audience":"graph"}]"#).unwrap();
+        let urls: Vec<&str> = c.apis.iter().map(|a| a.url.as_str()).collect();
+        assert_eq!(urls, vec!["https://orders.example", "https://example.com/billing/v1", "https://graph.example"], "written as the browser writes them");
+        assert!(!c.apis[0].own_token() && c.apis[1].own_token() && c.apis[2].own_token());
+        assert!(c.api_origins.is_empty(), "with apis, no default apiOrigins");
+        assert_eq!(c.resource, vec!["https://billing.example"], "the authorization request asks for the APIs' resources");
+        assert_eq!(c.token_resource, None, "one resource: the login's token requests name none");
+        let c = cfg(r#","resource":"https://orders.example","apis":[{"url":"https://b.example","resource":"https://b.example"},{"url":"https://c.example","resource":"https://orders.example"}]"#).unwrap();
+        assert_eq!(c.resource, vec!["https://orders.example", "https://b.example"], "each once");
+        assert_eq!(c.token_resource.as_deref(), Some("https://orders.example"), "several: the login's token names its own");
+        assert_eq!(cfg(r#","apis":[],"appOrigin":"https://app.example""#).unwrap().api_origins, vec!["https://app.example"], "an empty list is no list");
+        for (bad, context) in [
+            (r#"[{"url":"https://a.example/v1?x=1"}]"#, "https://a.example/v1?x=1"),
+            (r#"[{"url":"https://a.example/v1/../v2"}]"#, "https://a.example/v1/../v2"),
+            (r#"[{"url":"https://a.example/%2e/x"}]"#, "https://a.example/%2e/x"),
+            (r#"[{"url":"https://a.example/a b"}]"#, "https://a.example/a b"),
+            (r#"[{"url":"https://a.example/%zz"}]"#, "https://a.example/%zz"),
+            (r#"[{"url":"https://bücher.example"}]"#, "https://bücher.example"),
+            (r#"[{"url":"api.example"}]"#, "api.example"),
+            (r#"[{"url":"https://a.example","resource":""}]"#, "https://a.example"),
+            (r#"[{"url":"https://a.example","scope":7}]"#, "https://a.example"),
+            (r#"[{"url":"https://a.example/"},{"url":"https://A.example"}]"#, "https://A.example"),
+            (r#"[{"resource":"x"}]"#, "apis"),
+            (r#"{"url":"https://a.example"}"#, "apis"),
+        ] {
+            let e = cfg(&format!(r#","apis":{bad}"#)).err().unwrap_or_else(|| panic!("{bad} accepted"));
+            assert_eq!((e.code, e.context.as_deref()), (InvalidConfig, Some(context)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn expose_access_token_is_an_opt_in() {
+        assert!(!cfg("").unwrap().expose_access_token, "off by default");
+        assert!(cfg(r#","exposeAccessToken":true"#).unwrap().expose_access_token);
+        assert!(!cfg(r#","exposeAccessToken":"true""#).unwrap().expose_access_token, "only true opts in");
     }
 }

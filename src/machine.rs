@@ -509,6 +509,11 @@ fn dispatch<S: Sys + 'static>(c: Rc<Client<MachineHost<S>>>, method: &str, args:
                 })
             })
         }
+        // `getAccessToken({ api })`: the token string, only with `exposeAccessToken` (see `Client::access_token`).
+        "accessToken" => {
+            let api = v.str_member("api").map(String::from);
+            Box::pin(async move { c.access_token(api.as_deref()).await.map(|t| json_str(&t)) })
+        }
         "after401" => {
             let (url, used, www, nonce) = (s("url"), s("used"), s("www"), v.str_member("nonce").map(String::from));
             Box::pin(async move { c.after_unauthorized(&url, &used, &www, nonce.as_deref()).await.map(boolean) })

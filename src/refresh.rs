@@ -21,7 +21,8 @@ use crate::error::{fail, ErrorCode::*, OidcError, Result};
 use crate::host::Host;
 use crate::id_token::check_refreshed_claims;
 use crate::logout::{check_logout_return, end_session_url, fill_logout_url, revocation_body};
-use crate::session::{Message, Session};
+use crate::config::Api;
+use crate::session::{ApiToken, Message, Session};
 use crate::token::refresh_body;
 use crate::trace::TraceStep;
 use crate::types::AccessToken;
@@ -74,6 +75,22 @@ pub enum Change {
     Refreshed,
     /// The session ended (logout or a refused refresh in another tab).
     Ended,
+}
+
+/// The access token for `api` (`None`: the login's) with its expiry and lifetime, if the session holds one.
+fn token_of<'a>(s: &'a Session, api: Option<&Api>) -> Option<(&'a AccessToken, Option<f64>, Option<f64>)> {
+    match api {
+        None => Some((&s.tokens.access_token, s.expires_at, s.tokens.expires_in)),
+        Some(a) => s.api_tokens.iter().find(|t| t.api == a.url).map(|t| (&t.access_token, t.expires_at, t.expires_in)),
+    }
+}
+
+/// A session without a refresh token cannot get an API its own token, nor renew the login's.
+fn no_refresh_token(api: Option<&Api>) -> Result<()> {
+    match api {
+        None => fail(SessionEnded, "the provider gave no refresh token; sign in again when the access token expires"),
+        Some(a) => Err(OidcError::new(InvalidConfig, "an API with its own resource, audience or scope needs a refresh token, and the provider gave none (ask for offline_access)").with_context(&a.url)),
+    }
 }
 
 impl<H: Host> Client<H> {
@@ -192,7 +209,7 @@ impl<H: Host> Client<H> {
             };
             self.generation.set(shared.0.max(self.generation.get()));
             *self.session.get_mut_ref() = Some(session);
-            match self.refresh_under_lock(&name, self.generation.get()).await.and(self.check_trace()) {
+            match self.refresh_under_lock(&name, self.generation.get(), None, None).await.and(self.check_trace()) {
                 Ok(()) => Ok(true),
                 Err(e) => {
                     if e.code != SessionEnded {
@@ -208,41 +225,66 @@ impl<H: Host> Client<H> {
 
     /// Refreshes now. Concurrent callers share one request; across tabs one refresh runs at a time.
     pub async fn refresh(&self) -> Result<()> {
-        let existing = self.flight.get_ref().clone();
+        self.refresh_for(None).await
+    }
+
+    /// Refreshes the token of `slot` — the login's (`None`) or the own token of `apis[i]` (`Some(i)`) — from the
+    /// one refresh token. Concurrent callers for the same token share one request; every refresh, whatever
+    /// its token, takes the app's lock, so the shared refresh token is rotated by one request at a time
+    /// across all APIs and tabs.
+    pub(crate) async fn refresh_for(&self, slot: Option<usize>) -> Result<()> {
+        let existing = self.flights.get_ref().iter().find(|(s, _)| *s == slot).map(|(_, f)| f.clone());
         if let Some(flight) = existing {
             return WaitFlight(flight).await;
         }
         let flight = Rc::new(Flight::default());
-        *self.flight.get_mut_ref() = Some(flight.clone());
+        self.flights.get_mut_ref().push((slot, flight.clone()));
         let name = self.coordination_name();
         // This tab's generation when the refresh was asked for: anything newer that shows up while we
-        // wait for the lock (or read the shared counter) is another tab's change.
+        // wait for the lock (or read the shared counter) is another tab's change. And the token it had then.
         let asked_at = self.generation.get();
-        let r = self.under_lock(self.refresh_under_lock(&name, asked_at)).await;
-        *self.flight.get_mut_ref() = None;
+        let before = self.current_token(slot);
+        let r = self.under_lock(self.refresh_under_lock(&name, asked_at, slot, before)).await;
+        self.flights.get_mut_ref().retain(|(s, _)| *s != slot);
         flight.finish(r.clone());
         r.and(self.check_trace())
     }
 
-    pub(crate) async fn refresh_under_lock(&self, name: &str, asked_at: u64) -> Result<()> {
+    fn api_of(&self, slot: Option<usize>) -> Option<&Api> {
+        slot.and_then(|i| self.config.apis.get(i))
+    }
+
+    /// The access token of `slot` this tab holds now.
+    pub(crate) fn current_token(&self, slot: Option<usize>) -> Option<AccessToken> {
+        let api = self.api_of(slot);
+        self.session.get_ref().as_ref().and_then(|s| token_of(s, api).map(|t| t.0.clone()))
+    }
+
+    pub(crate) async fn refresh_under_lock(&self, name: &str, asked_at: u64, slot: Option<usize>, before: Option<AccessToken>) -> Result<()> {
+        let api = self.api_of(slot);
         if self.await_newest(name, asked_at).await? {
-            return if self.session.get_ref().is_some() { Ok(()) } else { fail(SessionEnded, "the session ended in another tab") };
+            // Another tab changed the session meanwhile. If it replaced this token, it is taken; if it
+            // refreshed another API's, this one is refreshed now with the newest refresh token.
+            if self.session.get_ref().is_none() {
+                return fail(SessionEnded, "the session ended in another tab");
+            }
+            if self.current_token(slot) != before {
+                return Ok(());
+            }
         }
-        let (refresh_token, old_claims, old_claims_text, old_id_token, dpop_key, retired) = match self.session.get_ref().as_ref() {
-            None => return fail(NotSignedIn, "no user is signed in"),
-            Some(s) => (s.tokens.refresh_token.clone(), s.claims.clone(), s.claims_text.clone(), s.tokens.id_token.clone(), s.dpop_key.clone(), s.retired.clone()),
-        };
-        let Some(refresh_token) = refresh_token else {
-            return fail(SessionEnded, "the provider gave no refresh token; sign in again when the access token expires");
+        let Some(old) = self.session.get_ref().clone() else { return fail(NotSignedIn, "no user is signed in") };
+        let Some(refresh_token) = old.tokens.refresh_token.clone() else {
+            return no_refresh_token(api);
         };
         if self.host.now() < self.not_before.get() {
             return fail(HttpError, "the token endpoint asked for a pause (Retry-After) that has not passed yet");
         }
         let meta = self.metadata().await?;
         let held_at = self.generation.get();
+        let dpop_key = old.dpop_key.clone();
         // No answer (offline, reset): the refresh token may or may not have been spent; nothing to do but
         // keep the session and try again later.
-        let (status, body) = self.token_request(&meta, &refresh_body(&self.config, &refresh_token), dpop_key.as_deref()).await?;
+        let (status, body) = self.token_request(&meta, &refresh_body(&self.config, &refresh_token, api), dpop_key.as_deref()).await?;
         let tokens = match crate::token::process_token_response(status, &body, self.config.dpop()) {
             Ok(t) => t,
             Err(e) if (200..300).contains(&status) => {
@@ -261,7 +303,12 @@ impl<H: Host> Client<H> {
                 self.end_session(dpop_key).await;
                 return Err(OidcError { code: SessionEnded, detail: "the provider refused the refresh token (invalid_grant); sign in again", ..e });
             }
-            Err(e) => return Err(e),
+            // Any other refusal (for an API: `invalid_target`, `invalid_scope`, RFC 8707 §2.2) leaves the refresh
+            // token as it was, and the session with it; the caller gets the error, naming the API.
+            Err(e) => return Err(match api {
+                Some(a) if e.context.is_none() => e.with_context(&a.url),
+                _ => e,
+            }),
         };
         if self.config.trace() {
             let new = tokens.refresh_token.as_ref().unwrap_or(&refresh_token);
@@ -277,26 +324,22 @@ impl<H: Host> Client<H> {
         }
         // The refresh token has been spent: from here on a failure ends the session (and revokes the new
         // refresh token) rather than keep tokens that can no longer be renewed.
-        let mut unverified = false;
         let checked = match &tokens.id_token {
             Some(id_token) => match self.verify_id_token(&meta, id_token, None, &tokens.access_token).await {
-                Ok((c, t)) => check_refreshed_claims(&old_claims, &c).map(|_| (c, t)),
+                Ok((c, t)) => check_refreshed_claims(&old.claims, &c).map(|_| Some((c, t))),
                 // The provider's keys could not be fetched (offline, a 5xx): the new ID token cannot be checked
                 // now, so nothing of it is used — the session keeps its verified claims and ID token — but the
                 // new access and refresh tokens are good: losing them would end a session over a hiccup.
-                Err(e) if matches!(e.code, NetworkError | HttpError) => {
-                    unverified = true;
-                    Ok((old_claims, old_claims_text))
-                }
+                Err(e) if matches!(e.code, NetworkError | HttpError) => Ok(None),
                 Err(e) => Err(e),
             },
-            None => Ok((old_claims, old_claims_text)),
+            None => Ok(None),
         };
         // Another state took the session over while the request was out (only possible where the browser
         // has no Web Locks): the answer is for a session that is gone.
         let (newest, ended) = self.host.shared_generation(name);
         let superseded = self.generation.get() != held_at || newest != held_at || self.session.get_ref().is_none();
-        let (claims, claims_text) = match checked {
+        let verified = match checked {
             Ok(v) if !superseded => v,
             r => {
                 // The new refresh token is revoked when its session ends here, or was ended by a logout that is
@@ -319,16 +362,33 @@ impl<H: Host> Client<H> {
                 };
             }
         };
-        let mut tokens = tokens;
-        // Rotation: the new refresh token replaces the old; a provider that does not rotate keeps it.
-        if tokens.refresh_token.is_none() {
-            tokens.refresh_token = Some(refresh_token);
+        let mut s = old;
+        // Rotation: the new refresh token replaces the old for every API; a provider that does not rotate keeps it.
+        if tokens.refresh_token.is_some() {
+            s.tokens.refresh_token = tokens.refresh_token;
         }
-        if tokens.id_token.is_none() || unverified {
-            tokens.id_token = old_id_token;
+        if let Some((claims, claims_text)) = verified {
+            s.claims = claims;
+            s.claims_text = claims_text;
+            s.tokens.id_token = tokens.id_token;
         }
-        let expires_at = tokens.expires_in.map(|s| self.host.now() + s);
-        self.install_session(Session { tokens, claims_text, claims, expires_at, dpop_key, retired }).await;
+        let expires_at = tokens.expires_in.map(|e| self.host.now() + e);
+        match api {
+            None => {
+                s.tokens.access_token = tokens.access_token;
+                s.tokens.expires_in = tokens.expires_in;
+                s.tokens.scope = tokens.scope;
+                s.expires_at = expires_at;
+            }
+            Some(a) => {
+                let t = ApiToken { api: a.url.clone(), access_token: tokens.access_token, expires_at, expires_in: tokens.expires_in };
+                match s.api_tokens.iter_mut().find(|t| t.api == a.url) {
+                    Some(old) => *old = t,
+                    None => s.api_tokens.push(t),
+                }
+            }
+        }
+        self.install_session(s).await;
         Ok(())
     }
 
@@ -342,19 +402,32 @@ impl<H: Host> Client<H> {
         res.is_ok_and(|r| r.status == 200)
     }
 
-    /// Makes sure the access token is usable for a request now: refreshes ahead of expiry. While the
+    /// Makes sure the login's access token is usable for a request now: refreshes ahead of expiry. While the
     /// token is still valid a failed refresh is not an error (the next try waits for the backoff).
     pub async fn ensure_fresh(&self) -> Result<()> {
+        self.ensure_fresh_for(None).await
+    }
+
+    /// `ensure_fresh` for the token of `slot` (see `refresh_for`). An API's own token that this session does
+    /// not hold yet is obtained now, and a failure to get it is the caller's error.
+    pub(crate) async fn ensure_fresh_for(&self, slot: Option<usize>) -> Result<()> {
+        let api = self.api_of(slot);
+        let now = self.host.now();
         let (due, has_refresh) = match self.session.get_ref().as_ref() {
             None => return fail(NotSignedIn, "no user is signed in"),
-            Some(s) => (self.refresh_due(s, self.host.now()), s.tokens.refresh_token.is_some()),
+            Some(s) => (self.refresh_due(s, api, now), s.tokens.refresh_token.is_some()),
         };
-        let now = self.host.now();
         let Some(expires_at) = due else { return Ok(()) };
         let still_valid = now < expires_at;
         if !has_refresh {
+            if still_valid {
+                return Ok(());
+            }
+            if api.is_some() {
+                return no_refresh_token(api);
+            }
             // No refresh token: the session lives as long as its access token, then ends in every tab.
-            if still_valid || !self.expire().await {
+            if !self.expire().await {
                 return Ok(());
             }
             return fail(SessionEnded, "the access token expired and the provider gave no refresh token; sign in again");
@@ -362,7 +435,7 @@ impl<H: Host> Client<H> {
         if still_valid && now < self.retry_after.get() {
             return Ok(());
         }
-        match self.refresh().await {
+        match self.refresh_for(slot).await {
             Ok(()) => Ok(()),
             Err(e) if still_valid && self.session.get_ref().is_some() => {
                 let n = self.failures.get().saturating_add(1);
@@ -400,67 +473,92 @@ impl<H: Host> Client<H> {
         .await
     }
 
-    /// `Some(expires_at)` when the access token is within the refresh margin of its expiry (or past it).
-    /// The margin is `refreshMarginSeconds`, but at most half the token's lifetime: a token that lives
-    /// less than the margin is refreshed halfway, not on every call. A token without a lifetime is never
-    /// refreshed ahead: the 401 retry covers it.
-    fn refresh_due(&self, s: &Session, now: f64) -> Option<f64> {
-        let margin = match s.tokens.expires_in {
+    /// `Some(expires_at)` when the token (the login's, or `api`'s own) is within the refresh margin of its
+    /// expiry or past it; an API token not obtained yet is due and expired. The margin is
+    /// `refreshMarginSeconds`, but at most half the token's lifetime: a token that lives less than the margin
+    /// is refreshed halfway, not on every call. A token without a lifetime is never refreshed ahead: the 401
+    /// retry covers it.
+    fn refresh_due(&self, s: &Session, api: Option<&Api>, now: f64) -> Option<f64> {
+        let Some((_, expires_at, lifetime)) = token_of(s, api) else { return Some(f64::NEG_INFINITY) };
+        let margin = match lifetime {
             Some(lifetime) if lifetime > 0.0 => self.config.refresh_margin.min(lifetime / 2.0),
             _ => self.config.refresh_margin,
         };
-        s.expires_at.filter(|e| now >= e - margin)
+        expires_at.filter(|e| now >= e - margin)
     }
 
-    /// `authorization_for` without waiting, when nothing needs to wait: `Some(None)` for a URL off the API
-    /// origins, `Some(Some(header))` for a Bearer token valid beyond the refresh margin (`refresh_due`, as
-    /// in `ensure_fresh`). `None` when a refresh, a DPoP proof or an error is due: then `authorization_for`.
+    /// `authorization_for` without waiting, when nothing needs to wait: `Some(None)` for a URL of no API,
+    /// `Some(Some(header))` for a Bearer token of the URL's API valid beyond the refresh margin (`refresh_due`,
+    /// as in `ensure_fresh`). `None` when a refresh, a DPoP proof or an error is due: then `authorization_for`.
     pub fn authorization_ready(&self, url: &str) -> Option<Option<String>> {
-        if !bearer::origin_allowed(url, &self.config.api_origins) {
-            return Some(None);
-        }
+        let Some(slot) = bearer::select_api(url, &self.config) else { return Some(None) };
         if self.config.dpop() {
             return None; // a proof is signed per request, by WebCrypto
         }
         let session = self.session.get_ref();
         let s = session.as_ref()?;
-        if self.refresh_due(s, self.host.now()).is_some() {
+        let api = self.api_of(slot);
+        if self.refresh_due(s, api, self.host.now()).is_some() {
             return None;
         }
-        Some(Some(bearer::authorization_header(&s.tokens.access_token, false)))
+        token_of(s, api).map(|t| Some(bearer::authorization_header(t.0, false)))
     }
 
-    /// The headers for a request `method url`: `Authorization` (and, with DPoP, the `DPoP` proof bound
-    /// to this request and token), or `None` when `url` is not on an allowed API origin (then the
-    /// request goes without the token).
+    /// The headers for a request `method url`: `Authorization` with the token of the URL's API (and, with
+    /// DPoP, the `DPoP` proof bound to this request and token), or `None` when `url` is on no API (then the
+    /// request goes without a token).
     pub async fn authorization_for(&self, url: &str, method: &str) -> Result<Option<(String, Option<String>)>> {
-        if !bearer::origin_allowed(url, &self.config.api_origins) {
-            return Ok(None);
-        }
-        self.ensure_fresh().await?;
-        let current: Option<(AccessToken, Option<String>)> = self.session.get_ref().as_ref().map(|s| (s.tokens.access_token.clone(), s.dpop_key.clone()));
-        let Some((token, key)) = current else { return fail(NotSignedIn, "no user is signed in") };
+        let Some(slot) = bearer::select_api(url, &self.config) else { return Ok(None) };
+        self.ensure_fresh_for(slot).await?;
+        let key = self.session.get_ref().as_ref().and_then(|s| s.dpop_key.clone());
+        let Some(token) = self.current_token(slot) else { return fail(NotSignedIn, "no user is signed in") };
         let proof = self.dpop_proof(key.as_deref(), method, url, Some(&token)).await?;
         Ok(Some((bearer::authorization_header(&token, self.config.dpop()), proof)))
     }
 
+    /// `getAccessToken({ api })`: the token string of the API `api` (a URL chosen as `fetchWithToken` chooses),
+    /// or the login's, refreshed if due — only with `exposeAccessToken: true`, and never for a DPoP-bound token,
+    /// which is useless without a proof signed for each request.
+    pub async fn access_token(&self, api: Option<&str>) -> Result<String> {
+        if self.config.dpop() {
+            return Err(OidcError::new(InvalidConfig, "with dpop: true the access token works only with a DPoP proof for each request: call APIs with fetchWithToken").with_context("dpop"));
+        }
+        if !self.config.expose_access_token {
+            return Err(OidcError::new(InvalidConfig, "getAccessToken needs exposeAccessToken: true in the config; fetchWithToken keeps the token out of JavaScript").with_context("exposeAccessToken"));
+        }
+        let slot = match api {
+            None => None,
+            Some(url) => match bearer::select_api(url, &self.config) {
+                Some(slot) => slot,
+                None => return Err(OidcError::new(InvalidConfig, "no entry of apis or apiOrigins matches this API URL").with_context(url)),
+            },
+        };
+        self.ensure_fresh_for(slot).await?;
+        match self.current_token(slot) {
+            Some(t) => Ok(t.as_str().into()),
+            None => fail(NotSignedIn, "no user is signed in"),
+        }
+    }
+
     /// After a 401: whether to retry the request once. For `error="invalid_token"` (RFC 6750 §3.1): if
-    /// the token was replaced since the request was sent, the retry uses the new one, else it refreshes
-    /// first. For a resource server's `use_dpop_nonce` with a new `DPoP-Nonce` (RFC 9449 §9): retry with
-    /// the nonce.
+    /// the URL's API token was replaced since the request was sent, the retry uses the new one, else that
+    /// token (only) is refreshed first. For a resource server's `use_dpop_nonce` with a new `DPoP-Nonce`
+    /// (RFC 9449 §9): retry with the nonce.
     pub async fn after_unauthorized(&self, url: &str, used_header: &str, www_authenticate: &str, dpop_nonce: Option<&str>) -> Result<bool> {
         if self.config.dpop() && bearer::challenge_error_is(www_authenticate, "use_dpop_nonce") {
             return Ok(dpop_nonce.is_some_and(|n| self.remember_dpop_nonce(url, n)));
         }
-        if !bearer::is_invalid_token_challenge(www_authenticate) {
-            return Ok(false);
+        let slot = match bearer::select_api(url, &self.config) {
+            Some(slot) if bearer::is_invalid_token_challenge(www_authenticate) => slot,
+            _ => return Ok(false),
+        };
+        if self.session.get_ref().is_none() {
+            return fail(NotSignedIn, "no user is signed in");
         }
         let dpop = self.config.dpop();
-        let current = self.session.get_ref().as_ref().map(|s| bearer::authorization_header(&s.tokens.access_token, dpop));
-        match current {
-            None => fail(NotSignedIn, "no user is signed in"),
-            Some(c) if c != used_header => Ok(true),
-            Some(_) => self.refresh().await.map(|_| true),
+        match self.current_token(slot) {
+            Some(t) if bearer::authorization_header(&t, dpop) != used_header => Ok(true),
+            _ => self.refresh_for(slot).await.map(|_| true),
         }
     }
 

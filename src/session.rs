@@ -10,6 +10,7 @@ use crate::json::{self, Json};
 use crate::types::{AccessToken, RefreshToken, TokenSet};
 
 /// What a signed-in session holds. Lives only in the `Client`, in the wasm instance's memory.
+#[derive(Clone)]
 pub struct Session {
     pub tokens: TokenSet,
     /// The verified ID-token claims, as JSON text (for the app) and parsed (for later checks).
@@ -23,6 +24,19 @@ pub struct Session {
     /// (newest last, at most `MAX_RETIRED`): revoked at logout. Not revoked when replaced, because a
     /// provider may keep one grant per browser session (oidc-provider, Keycloak), which the new login shares.
     pub retired: Vec<Retired>,
+    /// The own access tokens of `apis` entries, obtained from the refresh token (see `refresh.rs`). They
+    /// travel with the session between tabs; they are never sealed (a restore obtains new ones).
+    pub api_tokens: Vec<ApiToken>,
+}
+
+/// An API's own access token: for the `apis` entry whose normalised url is `api`.
+#[derive(Clone)]
+pub struct ApiToken {
+    pub api: String,
+    pub access_token: AccessToken,
+    /// Unix seconds when it expires, and its lifetime, if the provider said.
+    pub expires_at: Option<f64>,
+    pub expires_in: Option<f64>,
 }
 
 /// A refresh token a later login replaced, and its DPoP key pair.
@@ -52,6 +66,38 @@ fn push_retired(o: &mut String, retired: &[Retired]) {
         o.push('}');
     }
     o.push(']');
+}
+
+/// An access token with its expiry (`exp`, unix seconds) and lifetime (`ei`, seconds), as a hand-off writes them.
+fn push_token(o: &mut String, at: &AccessToken, expires_at: Option<f64>, expires_in: Option<f64>) {
+    push_member(o, "at", at.as_str());
+    for (name, v) in [(",\"exp\":", expires_at), (",\"ei\":", expires_in)] {
+        if let Some(v) = v {
+            o.push_str(name);
+            json::write_u64(o, v.max(0.0) as u64);
+        }
+    }
+}
+
+/// What `push_token` wrote; `None` when malformed.
+fn token_of(v: &Json) -> Option<(AccessToken, Option<f64>, Option<f64>)> {
+    let number = |name: &str| match v.get(name) {
+        None => Some(None),
+        Some(n) => n.as_f64().filter(|n| *n >= 0.0).map(Some),
+    };
+    Some((AccessToken::new(v.str_member("at")?), number("exp")?, number("ei")?))
+}
+
+/// The API tokens of a handed-over session (`apis`); a malformed entry makes the message unreadable.
+fn api_tokens_of(v: &Json) -> Option<Vec<ApiToken>> {
+    let Some(list) = v.get("apis") else { return Some(Vec::new()) };
+    list.as_array()?
+        .iter()
+        .map(|t| {
+            let (access_token, expires_at, expires_in) = token_of(t)?;
+            Some(ApiToken { api: t.str_member("u")?.into(), access_token, expires_at, expires_in })
+        })
+        .collect()
 }
 
 fn retired_of(v: &Json) -> Option<Vec<Retired>> {
@@ -88,7 +134,7 @@ impl Session {
     fn to_json(&self) -> String {
         let mut o = String::from("{\"ct\":");
         json::write_str(&mut o, &self.claims_text);
-        push_member(&mut o, "at", self.tokens.access_token.as_str());
+        push_token(&mut o, &self.tokens.access_token, self.expires_at, self.tokens.expires_in);
         if let Some(rt) = &self.tokens.refresh_token {
             push_member(&mut o, "rt", rt.as_str());
         }
@@ -98,18 +144,23 @@ impl Session {
         if let Some(s) = &self.tokens.scope {
             push_member(&mut o, "scope", s);
         }
-        if let Some(e) = self.expires_at {
-            o.push_str(",\"exp\":");
-            json::write_u64(&mut o, e.max(0.0) as u64);
-        }
-        if let Some(l) = self.tokens.expires_in {
-            o.push_str(",\"ei\":");
-            json::write_u64(&mut o, l.max(0.0) as u64);
-        }
         if let Some(k) = &self.dpop_key {
             push_member(&mut o, "dk", k);
         }
         push_retired(&mut o, &self.retired);
+        if !self.api_tokens.is_empty() {
+            o.push_str(",\"apis\":[");
+            for (i, t) in self.api_tokens.iter().enumerate() {
+                if i > 0 {
+                    o.push(',');
+                }
+                o.push_str("{\"u\":");
+                json::write_str(&mut o, &t.api);
+                push_token(&mut o, &t.access_token, t.expires_at, t.expires_in);
+                o.push('}');
+            }
+            o.push(']');
+        }
         o.push('}');
         o
     }
@@ -157,6 +208,7 @@ impl Session {
             expires_at: Some(0.0),
             dpop_key: v.str_member("dk").map(String::from),
             retired: retired_of(&v)?,
+            api_tokens: Vec::new(),
         };
         Some((session, generation))
     }
@@ -164,17 +216,11 @@ impl Session {
     fn from_json(v: &Json) -> Option<Session> {
         let (claims, claims_text) = claims_of(v)?;
         let s = |n: &str| v.str_member(n).map(String::from);
-        let expires_at = match v.get("exp") {
-            None => None,
-            Some(e) => Some(e.as_f64()?),
-        };
+        let (access_token, expires_at, expires_in) = token_of(v)?;
         Some(Session {
             tokens: TokenSet {
-                access_token: AccessToken::new(s("at")?),
-                expires_in: match v.get("ei") {
-                    None => None,
-                    Some(e) => Some(e.as_f64().filter(|e| *e >= 0.0)?),
-                },
+                access_token,
+                expires_in,
                 refresh_token: s("rt").map(RefreshToken::new),
                 id_token: s("it"),
                 scope: s("scope"),
@@ -184,6 +230,7 @@ impl Session {
             expires_at,
             dpop_key: s("dk"),
             retired: retired_of(v)?,
+            api_tokens: api_tokens_of(v)?,
         })
     }
 
@@ -272,6 +319,7 @@ mod tests {
             expires_at: Some(1_700_000_300.0),
             dpop_key: Some("k-1".into()),
             retired: vec![Retired { rt: RefreshToken::new("RT-0"), dpop_key: Some("k-0".into()) }],
+            api_tokens: vec![ApiToken { api: "https://billing.example/v1".into(), access_token: AccessToken::new("AT-B"), expires_at: Some(1_700_000_600.0), expires_in: Some(600.0) }],
         }
     }
 
@@ -289,6 +337,8 @@ mod tests {
         assert_eq!(s.dpop_key.as_deref(), Some("k-1"), "the tab that takes it over signs with the same key");
         let tokens: Vec<(&str, Option<&str>)> = s.refresh_tokens().map(|(rt, k)| (rt.as_str(), k)).collect();
         assert_eq!(tokens, vec![("RT", Some("k-1")), ("RT-0", Some("k-0"))], "and revokes the replaced ones at logout");
+        let api: Vec<(&str, &str, Option<f64>, Option<f64>)> = s.api_tokens.iter().map(|t| (t.api.as_str(), t.access_token.as_str(), t.expires_at, t.expires_in)).collect();
+        assert_eq!(api, vec![("https://billing.example/v1", "AT-B", Some(1_700_000_600.0), Some(600.0))], "the APIs' own tokens travel too");
     }
 
     #[test]
@@ -314,7 +364,7 @@ mod tests {
     #[test]
     fn a_sealed_session_keeps_no_access_token() {
         let text = session().to_sealed_json(7).unwrap();
-        assert!(!text.contains("\"at\""));
+        assert!(!text.contains("\"at\"") && !text.contains("AT-B"), "neither the login's nor an API's access token");
         let (s, generation) = Session::from_sealed_json(&text).unwrap();
         assert_eq!(generation, 7, "the generation it was sealed at");
         assert_eq!(s.tokens.refresh_token.as_ref().map(|r| r.as_str()), Some("RT"));
@@ -342,6 +392,8 @@ mod tests {
             // found by fuzzing: beyond 2^53 the number is rounded, and would not survive a hand-off
             r#"{"t":"ended","gen":366666666666666666}"#,
             r#"{"t":"ended","gen":1.5}"#,
+            r#"{"t":"session","gen":1,"s":{"ct":"{}","at":"x","apis":[{"u":"https://b.example"}]}}"#,
+            r#"{"t":"session","gen":1,"s":{"ct":"{}","at":"x","apis":[{"u":"https://b.example","at":"y","exp":-1}]}}"#,
         ] {
             assert!(Message::parse(bad).is_err(), "{bad}");
         }

@@ -5,7 +5,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::config::Config;
+use crate::config::{Api, Config};
 use crate::error::{fail, ErrorCode::*, OidcError, Result};
 use crate::json::Json;
 use crate::types::{AccessToken, AuthorizationCode, PkceCodeVerifier, RefreshToken, TokenSet};
@@ -21,15 +21,29 @@ pub fn code_exchange_body(config: &Config, code: &AuthorizationCode, verifier: &
         .pair("redirect_uri", config.redirect_uri.as_str())
         .pair("client_id", config.client_id.as_str())
         .pair("code_verifier", verifier.as_str());
+    if let Some(r) = &config.token_resource {
+        f.pair("resource", r);
+    }
     f.into_string()
 }
 
-/// The form body of the refresh-token grant.
-pub fn refresh_body(config: &Config, refresh_token: &RefreshToken) -> String {
+/// The form body of the refresh-token grant: for the login's token (with its `resource` when the login asked
+/// for several, RFC 8707 §2.2), or for an API's own token with that API's `resource` (RFC 8707 §2.2),
+/// `audience` (Auth0) and `scope` (RFC 6749 §6; Entra ID: one resource per token).
+pub fn refresh_body(config: &Config, refresh_token: &RefreshToken, api: Option<&Api>) -> String {
     let mut f = Form::new();
     f.pair("grant_type", "refresh_token")
         .pair("refresh_token", refresh_token.as_str())
         .pair("client_id", config.client_id.as_str());
+    let (resource, audience, scope) = match api {
+        None => (config.token_resource.as_ref(), None, None),
+        Some(a) => (a.resource.as_ref(), a.audience.as_ref(), a.scope.as_ref()),
+    };
+    for (name, value) in [("resource", resource), ("audience", audience), ("scope", scope)] {
+        if let Some(v) = value {
+            f.pair(name, v);
+        }
+    }
     f.into_string()
 }
 
@@ -119,7 +133,17 @@ mod tests {
     fn bodies() {
         let b = code_exchange_body(&cfg(), &AuthorizationCode::new("c/1"), &PkceCodeVerifier::new("v"));
         assert_eq!(b, "grant_type=authorization_code&code=c%2F1&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&client_id=spa&code_verifier=v");
-        assert_eq!(refresh_body(&cfg(), &RefreshToken::new("r")), "grant_type=refresh_token&refresh_token=r&client_id=spa");
+        assert_eq!(refresh_body(&cfg(), &RefreshToken::new("r"), None), "grant_type=refresh_token&refresh_token=r&client_id=spa");
+    }
+
+    #[test]
+    fn an_apis_refresh_asks_for_its_resource_audience_and_scope() {
+        let c = Config::from_json(r#"{"issuer":"https://op.example","clientId":"spa","redirectUri":"https://app.example/cb","resource":"https://a.example","apis":[{"url":"https://b.example","resource":"https://b.example/","audience":"b","scope":"b:read b:write"}]}"#).ok().unwrap();
+        let rt = RefreshToken::new("r");
+        let api = c.apis.first();
+        assert_eq!(refresh_body(&c, &rt, api), "grant_type=refresh_token&refresh_token=r&client_id=spa&resource=https%3A%2F%2Fb.example%2F&audience=b&scope=b%3Aread%20b%3Awrite");
+        assert_eq!(refresh_body(&c, &rt, None), "grant_type=refresh_token&refresh_token=r&client_id=spa&resource=https%3A%2F%2Fa.example", "the login's names its own resource");
+        assert!(code_exchange_body(&c, &AuthorizationCode::new("c"), &PkceCodeVerifier::new("v")).ends_with("&resource=https%3A%2F%2Fa.example"));
     }
 
     #[test]

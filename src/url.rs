@@ -247,6 +247,50 @@ pub fn normalize_origin(entry: &str) -> Option<String> {
     Some(o)
 }
 
+/// An API's URL written in configuration (`apis[].url`): an origin, normalised as `normalize_origin` does,
+/// optionally followed by a path prefix written as the browser writes paths (WHATWG URL), so that it can be
+/// compared byte for byte with a request's path: no `.` or `..` segment (the browser resolves them), no
+/// query or fragment, only characters the browser leaves as they are (`%XX` escapes included). A trailing
+/// `/` is dropped: `https://a.example/v1/` and `https://a.example/v1` are one prefix.
+pub fn normalize_api_url(entry: &str) -> Option<String> {
+    // `origin_of` keeps the length of what it lower-cases: the path starts right after it.
+    let split = origin_of(entry)?.len();
+    let mut o = normalize_origin(entry.get(..split)?)?;
+    let path = entry.get(split..)?.trim_end_matches('/');
+    let b = path.as_bytes();
+    let escape_at = |i: usize| b.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+    let fine = b.iter().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(c) || (*c == b'%' && escape_at(i)));
+    if !fine || !path.split('/').all(|seg| !is_dot_segment(seg)) {
+        return None;
+    }
+    o.push_str(path);
+    Some(o)
+}
+
+/// `.` or `..`, also written with `%2e` (WHATWG URL: "single-dot" and "double-dot" segments).
+fn is_dot_segment(seg: &str) -> bool {
+    let (mut rest, mut dots) = (seg, 0);
+    while !rest.is_empty() {
+        rest = match rest.strip_prefix('.') {
+            Some(r) => r,
+            None if rest.get(..3).is_some_and(|e| e.eq_ignore_ascii_case("%2e")) => rest.get(3..).unwrap_or(""),
+            None => return false,
+        };
+        dots += 1;
+    }
+    dots == 1 || dots == 2
+}
+
+/// The path of an absolute http(s) URL (`/` when it has none), without query or fragment, and its origin as
+/// `origin_of` gives it.
+pub fn origin_and_path(url: &str) -> Option<(String, &str)> {
+    let origin = origin_of(url)?;
+    let rest = url.get(origin.len()..)?;
+    let end = rest.bytes().position(|b| matches!(b, b'?' | b'#')).unwrap_or(rest.len());
+    let path = rest.get(..end)?;
+    Some((origin, if path.is_empty() { "/" } else { path }))
+}
+
 /// True for URLs this SDK will talk to: `https:`, or `http:` on a loopback host (local development,
 /// RFC 8252 §8.3 spirit). Everything the provider names (endpoints, jwks_uri) must pass this.
 pub fn is_secure_or_loopback(url: &str) -> bool {
@@ -372,5 +416,41 @@ mod tests {
         assert!(!is_secure_or_loopback("http://127.0.0.1.evil.example/"));
         assert!(!is_secure_or_loopback("http://[::1]evil.example/"));
         assert!(!is_secure_or_loopback("http://[::1"));
+    }
+
+    #[test]
+    fn api_urls_are_written_as_the_browser_writes_them() {
+        for (entry, want) in [
+            ("https://API.example:443", Some("https://api.example")),
+            ("https://api.example/", Some("https://api.example")),
+            ("https://api.example/v1/", Some("https://api.example/v1")),
+            ("http://127.0.0.1:4000/a/b%2Fc/", Some("http://127.0.0.1:4000/a/b%2Fc")),
+            ("https://api.example/V1/~x:y@z", Some("https://api.example/V1/~x:y@z")),
+            ("https://api.example/.well-known", Some("https://api.example/.well-known")),
+            ("https://api.example/v1/./x", None),
+            ("https://api.example/v1/..", None),
+            ("https://api.example/%2E%2e/x", None),
+            ("https://api.example/v1?q", None),
+            ("https://api.example/v1#f", None),
+            ("https://api.example/a\\b", None),
+            ("https://api.example/é", None),
+            ("https://api.example/%4", None),
+            ("https://user@api.example/v1", None),
+            ("ftp://api.example/v1", None),
+            ("https:///v1", None),
+        ] {
+            assert_eq!(normalize_api_url(entry).as_deref(), want, "{entry}");
+        }
+    }
+
+    #[test]
+    fn the_origin_and_path_of_a_request() {
+        let path = |u: &str| origin_and_path(u).map(|(_, p)| p.to_string());
+        assert_eq!(path("https://a.example").as_deref(), Some("/"));
+        assert_eq!(path("https://a.example?x=/y").as_deref(), Some("/"));
+        assert_eq!(path("https://a.example/v1/x?y=/z#f").as_deref(), Some("/v1/x"));
+        assert_eq!(path("https://a.example#/v1").as_deref(), Some("/"));
+        assert_eq!(origin_and_path("HTTPS://A.example:8443/V1").map(|(o, p)| (o, p.to_string())), Some(("https://a.example:8443".into(), "/V1".into())));
+        assert_eq!(path("mailto:a@b"), None);
     }
 }

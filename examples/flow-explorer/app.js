@@ -5,9 +5,9 @@
 // Plain ES module, no build step; loaded from index.html (no inline script: the page runs under a CSP).
 //
 // /config.json (examples/server.mjs): issuer, clientId, scope, and optionally apiUrl (the sample API,
-// dev/api.mjs; its origin becomes the SDK's `apiOrigins`), refreshMarginSeconds, the SDK
-// options `dpop`, `persistSession` and `debug` (passed to createClient as they are), and `trace: false` to sign in
-// without the step-by-step trace.
+// dev/api.mjs; its origin becomes the SDK's `apiOrigins`), refreshMarginSeconds, the SDK options `dpop`,
+// `persistSession`, `debug`, `resource`, `apis` and `exposeAccessToken` (passed to createClient as they are),
+// and `trace: false` to sign in without the step-by-step trace.
 //
 // Tokens: the SDK's trace objects carry tokens shortened by the core ("eyJhbGci… (812 chars)"); the
 // page shows them as they come and keeps the trace in memory only. The one exception is the
@@ -737,6 +737,8 @@ async function main() {
   if (config.persistSession !== undefined) options.persistSession = config.persistSession;
   if (config.debug !== undefined) options.debug = config.debug;
   if (config.checkSession !== undefined) options.checkSession = config.checkSession;
+  // Several APIs and the token for other HTTP clients (README "Several APIs" and "getAccessToken"), as given.
+  for (const name of ['resource', 'apis', 'exposeAccessToken']) if (config[name] !== undefined) options[name] = config[name];
   if (config.trace !== false) options.trace = onTrace; // for learning tools: the core reports each step
   client = await createClient(options);
   if (testHooks) window.__oidc = client;

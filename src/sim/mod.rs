@@ -1,7 +1,8 @@
 //! A deterministic simulation of many tabs of one app (native, in `npm test`).
 //!
-//! Two to five tabs of one app share a simulated provider and API (`provider.rs`: rotation with reuse
-//! detection, revocation, DPoP binding), a lock service (Web Locks: FIFO, released when a page goes away),
+//! Two to five tabs of one app share a simulated provider and three APIs (`provider.rs`: rotation with reuse
+//! detection, revocation, DPoP binding, one access token per API by RFC 8707 `resource` or by `scope`; the app
+//! configures them as `apis`, and one seed in five has the provider refuse one API's resource), a lock service (Web Locks: FIFO, released when a page goes away),
 //! a broadcast channel (delivered to every other live page, in order per sender and receiver, but in any
 //! order across them), localStorage, IndexedDB (the sealed session, the DPoP keys) and each tab's
 //! sessionStorage. Each page runs the real `Client` over `SimHost`, whose every await is an operation the
@@ -9,11 +10,13 @@
 //! (API call, refresh, logout, a new login), a tab opening, reloading or closing, the user coming back from
 //! the provider, an HTTP request reaching the provider or its answer reaching the page (or a fault: refused,
 //! 503, the answer lost or garbled after the provider acted), a lock granted, a message delivered, a slow or
-//! failing seal, time passing — and after every step checks the invariants (`check_*`).
+//! failing seal, time passing — and after every step checks the invariants (`check_*`; among them, through the
+//! provider: no refresh token presented twice, whichever API's token it was spent for, and no API ever given
+//! a token for another).
 //!
 //! `cargo test --lib sim` runs the fixed seeds (`SIM_SEEDS=N` for N seeds from 1, `SIM_FIRST=K` to start
-//! elsewhere); a failing seed prints itself with its trace; `SIM_SEED=K` replays one seed alone and prints
-//! its whole trace. A seed that found a bug is kept in `REGRESSIONS`.
+//! elsewhere); a failing seed prints itself with its trace; `SIM_SEED=K` replays one seed alone (`SIM_APIS=0`:
+//! without the several APIs) and prints its whole trace. A seed that found a bug is kept in `REGRESSIONS`.
 
 mod provider;
 
@@ -31,7 +34,7 @@ use crate::config::Config;
 use crate::error::{ErrorCode, OidcError, Result};
 use crate::host::{Host, HttpResponse};
 use crate::test_support::fake_sign;
-use provider::{dpop_jwk_of, dpop_signature, Provider, Request, Response, RtState, API, CLIENT_ID, ISSUER};
+use provider::{dpop_jwk_of, dpop_signature, Provider, Request, Response, RtState, API, BILLING, CLIENT_ID, ISSUER, REPORTS};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 const START: f64 = 1_700_000_000.0;
@@ -75,11 +78,20 @@ pub struct Settings {
     pub faults: u64,
     /// App calls before the run drains.
     pub ops: u32,
+    /// Several APIs (`apis`): the login's token for `API`, billing's own by its `resource`, reports' by its
+    /// `scope`. Off: `apiOrigins` only, as the regression seeds first ran.
+    pub apis: bool,
+    /// The provider does not grant billing's resource: its token requests get `invalid_target`.
+    pub deny_billing: bool,
 }
 
 impl Settings {
-    fn of_seed(seed: u64, rng: &mut Rng) -> Settings {
+    /// The settings of `seed`; `apis` is chosen by the caller (not drawn from `rng`, so a regression seed
+    /// replays its schedule exactly without `apis`).
+    fn of_seed(seed: u64, rng: &mut Rng, apis: bool) -> Settings {
         Settings {
+            apis,
+            deny_billing: apis && seed % 5 == 2,
             sealed: seed % 2 == 1 && cfg!(feature = "sealed"),
             dpop: (seed / 2) % 2 == 1 && cfg!(feature = "dpop"),
             rotation: seed % 7 != 0,
@@ -464,8 +476,13 @@ pub struct Sim {
 }
 
 fn config_json(s: &Settings) -> String {
+    let apis = if s.apis {
+        r#","resource":"https://api.example","apis":[{"url":"https://billing.example/v1","resource":"https://billing.example"},{"url":"https://reports.example","scope":"reports:read"}]"#
+    } else {
+        ""
+    };
     format!(
-        r#"{{"issuer":"{ISSUER}","clientId":"{CLIENT_ID}","redirectUri":"{APP}/cb","apiOrigins":["https://api.example"],"dpop":{},"persistSession":"{}","appOrigin":"{APP}"}}"#,
+        r#"{{"issuer":"{ISSUER}","clientId":"{CLIENT_ID}","redirectUri":"{APP}/cb","apiOrigins":["https://api.example"],"dpop":{},"persistSession":"{}","appOrigin":"{APP}"{apis}}}"#,
         s.dpop,
         if s.sealed { "sealed" } else { "none" }
     )
@@ -476,11 +493,12 @@ fn rt_number(rt: &str) -> u64 {
 }
 
 impl Sim {
-    pub fn new(seed: u64) -> Sim {
+    /// The run of `seed`, with several APIs (`apis`) or `apiOrigins` only.
+    pub fn with(seed: u64, apis: bool) -> Sim {
         let mut rng = Rng::new(seed);
-        let settings = Settings::of_seed(seed, &mut rng);
+        let settings = Settings::of_seed(seed, &mut rng, apis);
         let ops = settings.ops;
-        let op = Provider::new(settings.access_ttl, settings.rotation);
+        let op = Provider::new(settings.access_ttl, settings.rotation, settings.deny_billing);
         let w = World {
             rng,
             now: START,
@@ -689,10 +707,16 @@ impl Sim {
             let grants = self.held_grants();
             self.logouts.push(LogoutRecord { page, started_at, grants, finished_at: None });
         }
+        // Which API an API call goes to (drawn only with several APIs, so a seed without them replays as before).
+        let apis = self.w.borrow().settings.apis;
+        let url = if what == "api" && apis { [API, BILLING, REPORTS][self.rng().below(3)] } else { API };
+        if url != API {
+            self.log(format!("page {page}: the API call goes to {url}"));
+        }
         let Some(p) = self.pages.iter_mut().find(|p| p.id == page) else { return };
         let fut: Pin<Box<dyn Future<Output = ()>>> = match what {
             "api" => Box::pin(async move {
-                let r = api_call(&c).await;
+                let r = api_call(&c, url).await;
                 w.borrow_mut().finished.push(Finished { page, what, result: r, started_at });
             }),
             "refresh" => Box::pin(async move {
@@ -1184,12 +1208,12 @@ impl Sim {
         }
         let w = self.w.borrow();
         match &self.failure {
-            None => Ok(Summary { steps, api_ok: w.op.api_calls_ok, refreshes: w.op.presented.len() as u64, logouts: self.logouts.iter().filter(|l| l.finished_at.is_some()).count() as u64 }),
+            None => Ok(Summary { steps, api_ok: w.op.api_calls_ok, own_token_api_ok: w.op.own_token_calls_ok, invalid_targets: w.op.invalid_targets, refreshes: w.op.presented.len() as u64, logouts: self.logouts.iter().filter(|l| l.finished_at.is_some()).count() as u64 }),
             Some(why) => {
                 let mut report = String::new();
                 let _ = writeln!(report, "simulation seed {} failed: {why}", self.seed);
                 let _ = writeln!(report, "settings: {:?}", w.settings);
-                let _ = writeln!(report, "replay: SIM_SEED={} cargo test --lib sim:: -- --nocapture", self.seed);
+                let _ = writeln!(report, "replay: SIM_SEED={} SIM_APIS={} cargo test --lib sim:: -- --nocapture", self.seed, u8::from(w.settings.apis));
                 for (g, grant) in w.op.grants.iter().enumerate() {
                     let mut rts: Vec<(u64, String)> = w.op.rts.iter().filter(|(_, r)| r.grant == g).map(|(k, r)| (rt_number(k), format!("{k}:{:?}{}", r.state, if r.answer_lost { "(answer lost)" } else { "" }))).collect();
                     rts.sort();
@@ -1210,26 +1234,28 @@ impl Sim {
 pub struct Summary {
     pub steps: u32,
     pub api_ok: u64,
+    pub own_token_api_ok: u64,
+    pub invalid_targets: u64,
     pub refreshes: u64,
     pub logouts: u64,
 }
 
 /// `fetchWithToken` for one API URL, as js/index.ts does it: the header (at once or after a refresh), the
 /// request, and on a 401 `invalid_token` one refresh and one retry.
-async fn api_call(c: &Client<SimHost>) -> core::result::Result<Then, OidcError> {
-    let headers = match c.authorization_ready(API) {
+async fn api_call(c: &Client<SimHost>, url: &str) -> core::result::Result<Then, OidcError> {
+    let headers = match c.authorization_ready(url) {
         Some(h) => h.map(|h| (h, None)),
-        None => c.authorization_for(API, "GET").await?,
+        None => c.authorization_for(url, "GET").await?,
     };
     let Some((auth, proof)) = headers else { return Err(OidcError::new(ErrorCode::InvalidConfig, "the API origin got no token")) };
-    let res = c.host.http("GET", API, None, Some(&auth), proof.as_deref()).await?;
+    let res = c.host.http("GET", url, None, Some(&auth), proof.as_deref()).await?;
     if res.status != 401 {
         return Ok(Then::Nothing);
     }
-    let retry = c.after_unauthorized(API, &auth, res.www_authenticate.as_deref().unwrap_or(""), None).await?;
+    let retry = c.after_unauthorized(url, &auth, res.www_authenticate.as_deref().unwrap_or(""), None).await?;
     if retry {
-        if let Some((auth, proof)) = c.authorization_for(API, "GET").await? {
-            c.host.http("GET", API, None, Some(&auth), proof.as_deref()).await?;
+        if let Some((auth, proof)) = c.authorization_for(url, "GET").await? {
+            c.host.http("GET", url, None, Some(&auth), proof.as_deref()).await?;
         }
     }
     Ok(Then::Nothing)
@@ -1263,7 +1289,7 @@ mod tests {
     fn many_tabs_fixed_seeds() {
         if let Some(seed) = env_u64("SIM_SEED") {
             // Replay one seed with its whole trace.
-            let sim = Sim::new(seed);
+            let sim = Sim::with(seed, env_u64("SIM_APIS") != Some(0));
             let w = sim.w.clone();
             let r = sim.run();
             for line in &w.borrow().trace {
@@ -1278,25 +1304,33 @@ mod tests {
         let first = env_u64("SIM_FIRST").unwrap_or(1);
         let mut total = Summary::default();
         let mut failures = Vec::new();
-        for seed in REGRESSIONS.iter().copied().chain(first..first + n) {
-            match Sim::new(seed).run() {
+        // The regression seeds replay the schedules that found their bugs (apiOrigins only), and run again with
+        // several APIs, like every other seed.
+        let runs = REGRESSIONS.iter().map(|s| (*s, false)).chain(REGRESSIONS.iter().copied().chain(first..first + n).map(|s| (s, true)));
+        for (seed, apis) in runs {
+            match Sim::with(seed, apis).run() {
                 Ok(s) => {
                     total.steps += s.steps;
                     total.api_ok += s.api_ok;
+                    total.own_token_api_ok += s.own_token_api_ok;
+                    total.invalid_targets += s.invalid_targets;
                     total.refreshes += s.refreshes;
                     total.logouts += s.logouts;
                 }
                 Err(report) => {
-                    failures.push(seed);
+                    failures.push((seed, apis));
                     if failures.len() <= 3 {
                         eprintln!("{report}");
                     }
                 }
             }
         }
-        eprintln!("simulation: {} seeds, {} failed {:?}; {total:?}", n as usize + REGRESSIONS.len(), failures.len(), failures.iter().take(20).collect::<Vec<_>>());
+        eprintln!("simulation: {} runs ({} seeds with several APIs, {} regression seeds also without), {} failed {:?}; {total:?}", n as usize + 2 * REGRESSIONS.len(), n as usize + REGRESSIONS.len(), REGRESSIONS.len(), failures.len(), failures.iter().take(20).collect::<Vec<_>>());
         assert!(failures.is_empty(), "simulation seeds failed: {failures:?}");
         assert!(total.api_ok > 0 && total.refreshes > 0 && total.logouts > 0, "the runs exercised API calls, refreshes and logouts: {total:?}");
+        if env_u64("SIM_SEEDS").is_none_or(|n| n >= 100) {
+            assert!(total.own_token_api_ok > 0 && total.invalid_targets > 0, "and APIs with their own tokens, and refusals of one: {total:?}");
+        }
     }
 
 }

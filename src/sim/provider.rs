@@ -1,4 +1,4 @@
-//! The simulated OpenID Provider and API of the many-tab simulation.
+//! The simulated OpenID Provider and APIs of the many-tab simulation.
 //!
 //! It behaves like the providers people run (oidc-provider, Keycloak): one provider session per browser,
 //! and logins in that browser reuse its grant while the session lives; refresh-token rotation with reuse
@@ -9,7 +9,7 @@
 //!
 //! Besides answering, it records what no correct client may make it see: a spent refresh token presented
 //! again (unless the answer that spent it never reached the client), a revoked one presented after the
-//! logout that revoked it, a DPoP proof from another key than the token's.
+//! logout that revoked it, a DPoP proof from another key than the token's, a token for one API sent to another.
 
 use std::collections::HashMap;
 
@@ -21,6 +21,12 @@ use sha2::{Digest, Sha256};
 pub const ISSUER: &str = "https://op.example";
 pub const CLIENT_ID: &str = "spa";
 pub const API: &str = "https://api.example/orders";
+pub const BILLING: &str = "https://billing.example/v1/invoices";
+pub const REPORTS: &str = "https://reports.example/monthly";
+/// The audiences (RFC 8707 resource indicators) of the three APIs' tokens.
+pub const API_AUD: &str = "https://api.example";
+pub const BILLING_AUD: &str = "https://billing.example";
+pub const REPORTS_AUD: &str = "https://reports.example";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum RtState {
@@ -39,6 +45,8 @@ pub struct Rt {
     /// went away): the client cannot know it is spent, so presenting it again is not a client bug.
     pub answer_lost: bool,
     pub jkt: Option<String>,
+    /// The resources granted at authorization (RFC 8707 §2.1), kept through rotations.
+    pub resources: Vec<String>,
 }
 
 pub struct Grant {
@@ -64,12 +72,15 @@ struct Code {
     grant: usize,
     used: bool,
     jkt: Option<String>,
+    resources: Vec<String>,
 }
 
 struct At {
     grant: usize,
     expires_at: f64,
     jkt: Option<String>,
+    /// The API it is for.
+    aud: String,
 }
 
 pub struct Request<'a> {
@@ -107,6 +118,8 @@ pub struct Provider {
     pub now: f64,
     pub access_ttl: f64,
     pub rotation: bool,
+    /// Billing's resource is not granted (as if the user or a policy left it out): `invalid_target`.
+    pub deny_billing: bool,
     pub grants: Vec<Grant>,
     pub rts: HashMap<String, Rt>,
     ats: HashMap<String, At>,
@@ -119,6 +132,10 @@ pub struct Provider {
     /// Refresh tokens presented, in order (for the trace of a failing seed).
     pub presented: Vec<String>,
     pub api_calls_ok: u64,
+    /// Of those, the calls to billing and to reports (each with its own token).
+    pub own_token_calls_ok: u64,
+    /// Token requests refused with `invalid_target` (billing's resource not granted).
+    pub invalid_targets: u64,
 }
 
 /// The public JWK the simulated browser gives for the DPoP key pair `name`: its `x` is the name.
@@ -132,11 +149,12 @@ pub fn dpop_signature(name: &str, data: &[u8]) -> Vec<u8> {
 }
 
 impl Provider {
-    pub fn new(access_ttl: f64, rotation: bool) -> Provider {
+    pub fn new(access_ttl: f64, rotation: bool, deny_billing: bool) -> Provider {
         Provider {
             now: 0.0,
             access_ttl,
             rotation,
+            deny_billing,
             grants: Vec::new(),
             rts: HashMap::new(),
             ats: HashMap::new(),
@@ -146,6 +164,8 @@ impl Provider {
             violations: Vec::new(),
             presented: Vec::new(),
             api_calls_ok: 0,
+            own_token_calls_ok: 0,
+            invalid_targets: 0,
         }
     }
 
@@ -164,8 +184,12 @@ impl Provider {
     /// The user signs in at the authorization endpoint: a code for the browser's grant (a new grant when
     /// the provider session has none alive). Returns the redirect back to the app.
     pub fn authorize(&mut self, authorization_url: &str) -> Option<String> {
-        let q = parse_query(query_of(authorization_url))?;
+        // `resource` may repeat (RFC 8707 §2.1), which `parse_query` refuses.
+        let q: Vec<(String, String)> =
+            query_of(authorization_url).split('&').filter_map(|p| p.split_once('=')).filter_map(|(k, v)| Some((k.to_string(), crate::url::decode_component(v)?))).collect();
         let get = |n: &str| q.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        let deny = self.deny_billing;
+        let resources: Vec<String> = q.iter().filter(|(k, v)| k == "resource" && !(deny && v == BILLING_AUD)).map(|(_, v)| v.clone()).collect();
         let grant = match self.op_session {
             Some(g) if self.grants[g].alive => g,
             _ => {
@@ -179,7 +203,7 @@ impl Provider {
         let redirect_uri = get("redirect_uri")?;
         self.codes.insert(
             code.clone(),
-            Code { challenge: get("code_challenge")?, nonce: get("nonce")?, redirect_uri: redirect_uri.clone(), grant, used: false, jkt: get("dpop_jkt") },
+            Code { challenge: get("code_challenge")?, nonce: get("nonce")?, redirect_uri: redirect_uri.clone(), grant, used: false, jkt: get("dpop_jkt"), resources },
         );
         let sep = if redirect_uri.contains('?') { '&' } else { '?' };
         Some(format!("{redirect_uri}{sep}code={code}&state={}&iss=https%3A%2F%2Fop.example", get("state")?))
@@ -196,7 +220,9 @@ impl Provider {
             ("GET", u) if u == format!("{ISSUER}/jwks") => Response::new(200, jwks_json(&["k1"])),
             ("POST", u) if u == format!("{ISSUER}/token") => self.token(r),
             ("POST", u) if u == format!("{ISSUER}/revoke") => self.revoke(r),
-            ("GET", API) => self.api(r),
+            ("GET", API) => self.api(r, API_AUD),
+            ("GET", BILLING) => self.api(r, BILLING_AUD),
+            ("GET", REPORTS) => self.api(r, REPORTS_AUD),
             _ => Response::new(404, ""),
         }
     }
@@ -215,14 +241,16 @@ impl Provider {
         Some((name, b64url::encode(&Sha256::digest(canonical.as_bytes()))))
     }
 
-    fn issue(&mut self, grant: usize, chain: u64, nonce: Option<&str>, jkt: Option<String>, keep_rt: Option<String>) -> (String, String) {
-        let at = self.fresh("AT");
-        self.ats.insert(at.clone(), At { grant, expires_at: self.now + self.access_ttl, jkt: jkt.clone() });
+    /// `aud`: the API the access token is for; `id_token`: whether the scope asked for includes `openid`.
+    #[allow(clippy::too_many_arguments)]
+    fn issue(&mut self, grant: usize, chain: u64, nonce: Option<&str>, jkt: Option<String>, keep_rt: Option<String>, resources: Vec<String>, aud: String, with_id_token: bool) -> (String, String) {
+        let at = self.fresh(if aud == API_AUD { "AT" } else if aud == BILLING_AUD { "ATB" } else { "ATR" });
+        self.ats.insert(at.clone(), At { grant, expires_at: self.now + self.access_ttl, jkt: jkt.clone(), aud });
         let rt = match keep_rt {
             Some(rt) => rt,
             None => {
                 let rt = self.fresh("RT");
-                self.rts.insert(rt.clone(), Rt { grant, chain, state: RtState::Active, answer_lost: false, jkt: jkt.clone() });
+                self.rts.insert(rt.clone(), Rt { grant, chain, state: RtState::Active, answer_lost: false, jkt: jkt.clone(), resources });
                 rt
             }
         };
@@ -236,12 +264,24 @@ impl Provider {
             self.grants[grant].created_at as u64,
         );
         let token_type = if jkt.is_some() { "DPoP" } else { "Bearer" };
-        let body = format!(
-            r#"{{"access_token":"{at}","token_type":"{token_type}","expires_in":{},"refresh_token":"{rt}","id_token":"{}"}}"#,
-            self.access_ttl as u64,
-            id_token("k1", &claims)
-        );
+        let id = if with_id_token { format!(r#","id_token":"{}""#, id_token("k1", &claims)) } else { String::new() };
+        let body = format!(r#"{{"access_token":"{at}","token_type":"{token_type}","expires_in":{},"refresh_token":"{rt}"{id}}}"#, self.access_ttl as u64);
         (body, rt)
+    }
+
+    /// The API a token request's access token is for (RFC 8707 §2.2), or `invalid_target` / `invalid_scope`.
+    fn audience(resource: Option<String>, scope: Option<String>, granted: &[String]) -> Result<String, Response> {
+        match (resource, scope.as_deref()) {
+            (Some(r), _) if granted.contains(&r) => Ok(r),
+            (Some(_), _) => Err(Response::oauth_error("invalid_target")),
+            (None, Some("reports:read")) => Ok(REPORTS_AUD.into()),
+            (None, Some(_)) => Err(Response::oauth_error("invalid_scope")),
+            (None, None) => match granted {
+                [] => Ok(API_AUD.into()),
+                [only] => Ok(only.clone()),
+                _ => Err(Response::oauth_error("invalid_target")), // which one? (oidc-provider refuses too)
+            },
+        }
     }
 
     fn token(&mut self, r: &Request) -> Response {
@@ -267,12 +307,16 @@ impl Provider {
                     return Response::oauth_error("invalid_grant"); // the code is bound to another key (RFC 9449 §10)
                 }
                 c.used = true;
-                let (grant, nonce) = (c.grant, c.nonce.clone());
+                let (grant, nonce, resources) = (c.grant, c.nonce.clone(), c.resources.clone());
                 if !self.grants[grant].alive {
                     return Response::oauth_error("invalid_grant");
                 }
+                let aud = match Provider::audience(get("resource"), get("scope"), &resources) {
+                    Ok(a) => a,
+                    Err(e) => return e,
+                };
                 let chain = self.counter;
-                let (body, rt) = self.issue(grant, chain, Some(&nonce), jkt, None);
+                let (body, rt) = self.issue(grant, chain, Some(&nonce), jkt, None, resources, aud, true);
                 let mut res = Response::new(200, body);
                 res.issued_rt = Some(rt);
                 res
@@ -281,7 +325,7 @@ impl Provider {
                 let Some(presented) = get("refresh_token") else { return Response::oauth_error("invalid_request") };
                 self.presented.push(presented.clone());
                 let Some(rt) = self.rts.get(&presented) else { return Response::oauth_error("invalid_grant") };
-                let (grant, chain, state, lost, bound) = (rt.grant, rt.chain, rt.state, rt.answer_lost, rt.jkt.clone());
+                let (grant, chain, state, lost, bound, resources) = (rt.grant, rt.chain, rt.state, rt.answer_lost, rt.jkt.clone(), rt.resources.clone());
                 match state {
                     RtState::Used => {
                         if !lost {
@@ -310,13 +354,22 @@ impl Provider {
                 if !self.grants[grant].alive {
                     return Response::oauth_error("invalid_grant");
                 }
+                // Checked before the rotation: a refused request spends nothing (RFC 6749 §5.2).
+                let with_id_token = get("scope").is_none();
+                let aud = match Provider::audience(get("resource"), get("scope"), &resources) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        self.invalid_targets += u64::from(e.body.contains("invalid_target"));
+                        return e;
+                    }
+                };
                 let keep = if self.rotation { None } else { Some(presented.clone()) };
                 if self.rotation {
                     if let Some(rt) = self.rts.get_mut(&presented) {
                         rt.state = RtState::Used;
                     }
                 }
-                let (body, rt) = self.issue(grant, chain, None, jkt, keep);
+                let (body, rt) = self.issue(grant, chain, None, jkt, keep, resources, aud, with_id_token);
                 let mut res = Response::new(200, body);
                 res.issued_rt = Some(rt);
                 res.spent_rt = Some(presented);
@@ -350,7 +403,8 @@ impl Provider {
         res
     }
 
-    fn api(&mut self, r: &Request) -> Response {
+    /// The API whose tokens are for `aud`.
+    fn api(&mut self, r: &Request, aud: &str) -> Response {
         let unauthorized = || {
             let mut res = Response::new(401, "");
             res.www_authenticate = Some(r#"Bearer error="invalid_token""#.into());
@@ -366,10 +420,15 @@ impl Provider {
                 return unauthorized();
             }
         }
+        if at.aud != aud {
+            self.violations.push(format!("{token}, a token for {}, was sent to {aud}", at.aud));
+            return unauthorized();
+        }
         if at.expires_at <= self.now || !self.grants[at.grant].alive {
             return unauthorized();
         }
         self.api_calls_ok += 1;
+        self.own_token_calls_ok += u64::from(aud != API_AUD);
         Response::new(200, "[]")
     }
 }

@@ -73,6 +73,22 @@ export async function session(client: OidcClient): Promise<number> {
   return (exp ?? 0) + res.status;
 }
 
+// Several APIs, and the token string for other HTTP clients.
+export async function apis(): Promise<string> {
+  const client = await createClient({
+    ...config,
+    apis: [{ url: 'https://orders.example.com' }, { url: 'https://example.com/billing', resource: 'https://billing.example.com', scope: 'billing:read' }],
+    exposeAccessToken: true,
+  });
+  // @ts-expect-error an API needs its url
+  const bad: OidcConfig = { ...config, apis: [{ resource: 'https://billing.example.com' }] };
+  void bad;
+  const token: string = await client.getAccessToken({ api: 'https://example.com/billing/invoices' });
+  // @ts-expect-error api is a URL string
+  await client.getAccessToken({ api: 1 });
+  return token + (await client.getAccessToken());
+}
+
 // React: a provider around the app, and a component reading the state.
 function Profile() {
   const auth: ReactAuth = useReactAuth();
