@@ -28,7 +28,7 @@ use crate::json::Json;
 use crate::alg::JwsAlg;
 use crate::jwks::{Jwk, Jwks};
 use crate::jws::parse_compact_jws;
-use crate::transaction::{check_return_to, storage_key, LoginTransaction, LIFETIME_SECONDS, STORAGE_PREFIX};
+use crate::transaction::{check_return_to, client_prefix, is_key_for_state, storage_key, LoginTransaction, LIFETIME_SECONDS, STORAGE_PREFIX};
 use crate::types::{AccessToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, State};
 
 /// A token endpoint's 429 or 503 is waited out and tried again this many times at most, when it asks for
@@ -85,6 +85,8 @@ pub struct Client<H: Host> {
     pub(crate) dpop_jwk: RefCell<Option<(Option<String>, String)>>,
     /// The last `DPoP-Nonce` per server origin.
     pub(crate) dpop_nonces: RefCell<Vec<(String, String)>>,
+    /// The end of a session that the app has been warned of (`sessionExpiring`, see `expiring`).
+    pub(crate) warned_end: Cell<f64>,
 }
 
 impl<H: Host> Client<H> {
@@ -115,6 +117,7 @@ impl<H: Host> Client<H> {
             background_error: RefCell::new(None),
             dpop_jwk: RefCell::new(None),
             dpop_nonces: RefCell::new(Vec::new()),
+            warned_end: Cell::new(0.0),
         }
     }
 
@@ -158,11 +161,23 @@ impl<H: Host> Client<H> {
         b64url::encode(&self.host.random32())
     }
 
-    /// Deletes login transactions of this tab that have expired (abandoned logins).
+    /// The start of this client's login-transaction keys (see `transaction.rs`).
+    fn tx_prefix(&self) -> String {
+        client_prefix(self.config.issuer.as_str(), self.config.client_id.as_str())
+    }
+
+    /// Deletes login transactions of this client in this tab that have expired (abandoned logins), and those
+    /// of earlier versions (`oidc-wasm.tx.<state>`, no client: no callback finds them any more). Another
+    /// client's are its own.
     fn purge_expired_transactions(&self, now: f64) {
+        let mine = self.tx_prefix();
         for key in self.host.storage_keys(STORAGE_PREFIX) {
+            let legacy = !key.contains('|');
+            if !legacy && !key.starts_with(&mine) {
+                continue;
+            }
             let expired = match self.host.storage_get(&key) {
-                Some(text) => LoginTransaction::from_json(&text).map_or(true, |t| t.is_expired(now)),
+                Some(text) => legacy || LoginTransaction::from_json(&text).map_or(true, |t| t.is_expired(now)),
                 None => false,
             };
             if expired {
@@ -213,13 +228,14 @@ impl<H: Host> Client<H> {
             code_verifier,
             nonce,
             issuer: self.config.issuer.clone(),
+            client_id: self.config.client_id.clone(),
             return_to,
             expires_at: (now + LIFETIME_SECONDS) as u64,
             dpop_key,
             max_age,
             acr_values,
         };
-        if !self.host.storage_set(&storage_key(&tx.state), &tx.to_json()) {
+        if !self.host.storage_set(&storage_key(&self.tx_prefix(), &tx.state), &tx.to_json()) {
             return fail(StorageUnavailable, "sessionStorage refused the login transaction; the login could not complete");
         }
         if self.config.trace() {
@@ -235,18 +251,32 @@ impl<H: Host> Client<H> {
         Ok(url)
     }
 
+    /// Whether the authorization response in `url` answers a login that another client of this page started
+    /// in this tab: its `state` is under another client's transaction key, not this one's (two providers on
+    /// one page, a shared redirect URI). That client completes it; this one leaves it alone.
+    pub fn callback_of_other_client(&self, url: &str) -> bool {
+        let Some(state) = parse_callback(url).ok().and_then(|p| require_state(&p).ok()) else { return false };
+        self.host.storage_get(&storage_key(&self.tx_prefix(), &state)).is_none()
+            && self.host.storage_keys(STORAGE_PREFIX).iter().any(|k| is_key_for_state(k, &state))
+    }
+
     /// Completes a login at the redirect URI. `url` is the page's full URL.
     pub async fn handle_callback(&self, url: &str) -> Result<CallbackResult> {
-        // First, before any await lets other code run: take code and state out of the address bar, for
+        // Another client's login (routed by `state`): nothing of it is read, deleted or scrubbed here — the
+        // address bar keeps its code and state for that client's handleCallback.
+        if self.callback_of_other_client(url) {
+            return fail(CallbackNotForThisClient, "this authorization response answers a login another client of this page started (its state is not this client's): that client's handleCallback completes it");
+        }
+        // Then, before any await lets other code run: take code and state out of the address bar, for
         // good and bad responses alike (RFC 10017 §7.2.1).
         let scrubbed = self.host.replace_url(&scrubbed_url(url));
 
         let params = parse_callback(url)?;
         let state = require_state(&params)?;
         // The transaction is single use: read and delete in one step, before anything can fail.
-        let key = storage_key(&state);
+        let key = storage_key(&self.tx_prefix(), &state);
         let Some(text) = self.host.storage_get(&key) else {
-            return fail(StateUnknown, "no login of this tab is waiting for this state (replayed or forged callback)");
+            return fail(StateUnknown, "no login of this tab is waiting for this state (replayed or forged callback, or a login started before an update of the app)");
         };
         self.host.storage_remove(&key);
         if !scrubbed {
@@ -254,7 +284,7 @@ impl<H: Host> Client<H> {
             return fail(BrowserError, "history.replaceState refused to take the code out of the address bar; the login was stopped: start it again");
         }
         let tx = LoginTransaction::from_json(&text)?;
-        if tx.state != state || tx.issuer != self.config.issuer {
+        if tx.state != state || tx.issuer != self.config.issuer || tx.client_id != self.config.client_id {
             return fail(StateUnknown, "the stored login does not match this callback");
         }
         if tx.is_expired(self.host.now()) {
@@ -311,8 +341,10 @@ impl<H: Host> Client<H> {
         let (claims, claims_text) = self.verify_id_token(&meta, &id_token, Some(&tx.nonce), &tokens.access_token).await?;
         let acr = check_authentication(&claims, tx.max_age, tx.acr_values.as_deref(), self.config.require_acr, self.host.now(), self.config.clock_tolerance)?;
         let expires_at = tokens.expires_in.map(|s| self.host.now() + s);
+        let refresh_expires_at = crate::token::refresh_lifetime(&answer).map(|s| self.host.now() + s);
         let new_rt = tokens.refresh_token.clone();
-        let mut session = Session { tokens, claims_text: claims_text.clone(), claims, expires_at, dpop_key: tx.dpop_key.clone(), retired: Vec::new() };
+        let mut session =
+            Session { tokens, claims_text: claims_text.clone(), claims, expires_at, refresh_expires_at, dpop_key: tx.dpop_key.clone(), retired: Vec::new() };
         // The new session becomes every tab's under the app's lock, after any refresh or logout in progress.
         let installed = self
             .under_lock(async {

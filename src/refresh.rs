@@ -228,9 +228,17 @@ impl<H: Host> Client<H> {
         if self.await_newest(name, asked_at).await? {
             return if self.session.get_ref().is_some() { Ok(()) } else { fail(SessionEnded, "the session ended in another tab") };
         }
-        let (refresh_token, old_claims, old_claims_text, old_id_token, dpop_key, retired) = match self.session.get_ref().as_ref() {
+        let (refresh_token, old_claims, old_claims_text, old_id_token, dpop_key, retired, old_refresh_end) = match self.session.get_ref().as_ref() {
             None => return fail(NotSignedIn, "no user is signed in"),
-            Some(s) => (s.tokens.refresh_token.clone(), s.claims.clone(), s.claims_text.clone(), s.tokens.id_token.clone(), s.dpop_key.clone(), s.retired.clone()),
+            Some(s) => (
+                s.tokens.refresh_token.clone(),
+                s.claims.clone(),
+                s.claims_text.clone(),
+                s.tokens.id_token.clone(),
+                s.dpop_key.clone(),
+                s.retired.clone(),
+                s.refresh_expires_at,
+            ),
         };
         let Some(refresh_token) = refresh_token else {
             return fail(SessionEnded, "the provider gave no refresh token; sign in again when the access token expires");
@@ -320,15 +328,19 @@ impl<H: Host> Client<H> {
             }
         };
         let mut tokens = tokens;
+        // The refresh token's end as the provider states it now; a refresh token kept (not rotated, nothing
+        // stated) keeps the end stated for it.
+        let mut refresh_expires_at = crate::token::refresh_lifetime(&body).map(|s| self.host.now() + s);
         // Rotation: the new refresh token replaces the old; a provider that does not rotate keeps it.
         if tokens.refresh_token.is_none() {
             tokens.refresh_token = Some(refresh_token);
+            refresh_expires_at = refresh_expires_at.or(old_refresh_end);
         }
         if tokens.id_token.is_none() || unverified {
             tokens.id_token = old_id_token;
         }
         let expires_at = tokens.expires_in.map(|s| self.host.now() + s);
-        self.install_session(Session { tokens, claims_text, claims, expires_at, dpop_key, retired }).await;
+        self.install_session(Session { tokens, claims_text, claims, expires_at, refresh_expires_at, dpop_key, retired }).await;
         Ok(())
     }
 
@@ -381,6 +393,51 @@ impl<H: Host> Client<H> {
     /// When a session without a refresh token ends (its access token's expiry), for the wrapper's timer.
     pub fn deadline(&self) -> Option<f64> {
         self.session.get_ref().as_ref().filter(|s| s.tokens.refresh_token.is_none()).and_then(|s| s.expires_at)
+    }
+
+    /// The `sessionExpiring` decision, for the wrapper's timer. The end of a session that cannot be extended:
+    /// without a refresh token, its access token's expiry (`deadline`); with one, the end of the refresh
+    /// token's lifetime when the provider stated one (`Session::refresh_expires_at`); else none. The app is
+    /// told `sessionExpiringSeconds` ahead, once per end (a refresh that moves the end — Keycloak's idle
+    /// timeout — tells again before the new one; a session past its end is `sessionEnded`'s business).
+    /// `take == false`: when to tell (unix seconds, maybe past), or `None`. `take == true`: if that time has
+    /// come, the seconds left, and the end counts as told.
+    pub fn expiring(&self, take: bool) -> Option<f64> {
+        let end = self.session.get_ref().as_ref().and_then(|s| if s.tokens.refresh_token.is_none() { s.expires_at } else { s.refresh_expires_at })?;
+        let now = self.host.now();
+        if self.warned_end.get() == end || now >= end {
+            return None;
+        }
+        let at = end - self.config.session_expiring;
+        if !take {
+            return Some(at);
+        }
+        if now < at {
+            return None;
+        }
+        self.warned_end.set(end);
+        Some(end - now)
+    }
+
+    /// The tab became visible again, or the browser came back online (`online`): timers were throttled and
+    /// requests may have failed meanwhile, so the token is brought up to date now, before the app's next call
+    /// needs it — as a call would (`ensure_fresh`): refreshed only when due (within the refresh margin), one
+    /// flight in this tab and one tab at a time across tabs (tabs waking together: the first rotates, the
+    /// others take its tokens). Signed out: nothing. Without a refresh token: nothing until the access token
+    /// has expired, then the session ends. Back online, the backoff after failed refreshes is over (they
+    /// were the network's); a provider's `Retry-After` still holds. A session that ends meanwhile is no
+    /// failure here (the wrapper reports it as `sessionEnded`).
+    pub async fn resume(&self, online: bool) -> Result<()> {
+        if self.session.get_ref().is_none() {
+            return Ok(());
+        }
+        if online {
+            self.retry_after.set(0.0);
+        }
+        match self.ensure_fresh().await {
+            Err(e) if matches!(e.code, SessionEnded | NotSignedIn) && self.session.get_ref().is_none() => Ok(()),
+            r => r,
+        }
     }
 
     /// Ends, in every tab, a session without a refresh token whose access token has expired. Under the

@@ -17,6 +17,9 @@ pub struct Session {
     pub claims: Json,
     /// Unix seconds when the access token expires, if the provider said.
     pub expires_at: Option<f64>,
+    /// Unix seconds when the refresh token stops working, if the provider said (`refresh_expires_in`,
+    /// `refresh_token_expires_in`; see `token::refresh_lifetime`): the session cannot be extended past it.
+    pub refresh_expires_at: Option<f64>,
     /// With DPoP: the id of this session's key pair (a fresh one per login; not a secret).
     pub dpop_key: Option<String>,
     /// Refresh tokens of earlier sessions of the same user that a later login replaced in this browser
@@ -106,6 +109,10 @@ impl Session {
             o.push_str(",\"ei\":");
             json::write_u64(&mut o, l.max(0.0) as u64);
         }
+        if let Some(r) = self.refresh_expires_at {
+            o.push_str(",\"rx\":");
+            json::write_u64(&mut o, r.max(0.0) as u64);
+        }
         if let Some(k) = &self.dpop_key {
             push_member(&mut o, "dk", k);
         }
@@ -155,6 +162,7 @@ impl Session {
             claims_text,
             claims,
             expires_at: Some(0.0),
+            refresh_expires_at: None,
             dpop_key: v.str_member("dk").map(String::from),
             retired: retired_of(&v)?,
         };
@@ -182,6 +190,10 @@ impl Session {
             claims_text,
             claims,
             expires_at,
+            refresh_expires_at: match v.get("rx") {
+                None => None,
+                Some(e) => Some(e.as_f64()?),
+            },
             dpop_key: s("dk"),
             retired: retired_of(v)?,
         })
@@ -270,6 +282,7 @@ mod tests {
             claims: Json::parse(&claims_text, ErrorCode::JwtMalformed).ok().unwrap(),
             claims_text,
             expires_at: Some(1_700_000_300.0),
+            refresh_expires_at: Some(1_700_001_800.0),
             dpop_key: Some("k-1".into()),
             retired: vec![Retired { rt: RefreshToken::new("RT-0"), dpop_key: Some("k-0".into()) }],
         }
@@ -284,6 +297,7 @@ mod tests {
         assert_eq!(s.tokens.refresh_token.as_ref().map(|r| r.as_str()), Some("RT"));
         assert_eq!(s.tokens.id_token.as_deref(), Some("a.b.c"));
         assert_eq!(s.expires_at, Some(1_700_000_300.0));
+        assert_eq!(s.refresh_expires_at, Some(1_700_001_800.0), "the refresh token's stated end travels too");
         assert_eq!(s.claims_text, r#"{"sub":"alice","aud":["spa"],"exp":1700000300,"name":"A \"q\""}"#);
         assert_eq!(s.claims.str_member("sub"), Some("alice"));
         assert_eq!(s.dpop_key.as_deref(), Some("k-1"), "the tab that takes it over signs with the same key");
