@@ -172,7 +172,7 @@ impl<H: Host> Client<H> {
     fn purge_expired_transactions(&self, now: f64) {
         let mine = self.tx_prefix();
         for key in self.host.storage_keys(STORAGE_PREFIX) {
-            let legacy = !key.contains('|');
+            let legacy = !key.contains("|");
             if !legacy && !key.starts_with(&mine) {
                 continue;
             }
@@ -265,7 +265,7 @@ impl<H: Host> Client<H> {
         // Another client's login (routed by `state`): nothing of it is read, deleted or scrubbed here — the
         // address bar keeps its code and state for that client's handleCallback.
         if self.callback_of_other_client(url) {
-            return fail(CallbackNotForThisClient, "this authorization response answers a login another client of this page started (its state is not this client's): that client's handleCallback completes it");
+            return fail(CallbackNotForThisClient, "this response answers a login another client of this page started: that client's handleCallback completes it");
         }
         // Then, before any await lets other code run: take code and state out of the address bar, for
         // good and bad responses alike (RFC 10017 §7.2.1).
@@ -276,7 +276,7 @@ impl<H: Host> Client<H> {
         // The transaction is single use: read and delete in one step, before anything can fail.
         let key = storage_key(&self.tx_prefix(), &state);
         let Some(text) = self.host.storage_get(&key) else {
-            return fail(StateUnknown, "no login of this tab is waiting for this state (replayed or forged callback, or a login started before an update of the app)");
+            return fail(StateUnknown, "no login of this tab is waiting for this state (replayed or forged callback, or a login from before an app update)");
         };
         self.host.storage_remove(&key);
         if !scrubbed {

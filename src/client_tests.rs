@@ -1504,10 +1504,20 @@ fn session_expiring_ahead_of_a_refresh_tokens_stated_end_and_again_when_a_refres
     *c.host.token_response.borrow_mut() = (200, r#"{"access_token":"AT-3","token_type":"Bearer","expires_in":300}"#.into());
     block_on(c.refresh()).ok().unwrap();
     assert_eq!(c.expiring(false), Some(NOW + 545.0 + 540.0));
-    // A rotated refresh token the provider says nothing about: no end known, nothing to tell.
-    *c.host.token_response.borrow_mut() = (200, r#"{"access_token":"AT-4","token_type":"Bearer","expires_in":300,"refresh_token":"RT-4"}"#.into());
+    c.host.now.set(NOW + 1090.0);
+    assert_eq!(c.expiring(true), Some(55.0), "told before the moved end");
+    // Its session's maximum caps the next refresh: the same end, restated in whole seconds — told already.
+    c.host.now.set(NOW + 1090.6);
+    *c.host.token_response.borrow_mut() = (200, r#"{"access_token":"AT-4","token_type":"Bearer","expires_in":300,"refresh_token":"RT-4","refresh_expires_in":54}"#.into());
     block_on(c.refresh()).ok().unwrap();
-    assert_eq!(c.expiring(false), None);
+    assert_eq!(c.expiring(false), None, "not told twice");
+    assert_eq!(c.expiring(true), None);
+
+    // A rotated refresh token the provider says nothing about: no end known, nothing to tell.
+    let d = signed_in_with("", r#","expires_in":300,"refresh_token":"RT-1","refresh_expires_in":600"#);
+    *d.host.token_response.borrow_mut() = (200, r#"{"access_token":"AT-2","token_type":"Bearer","expires_in":300,"refresh_token":"RT-2"}"#.into());
+    block_on(d.refresh()).ok().unwrap();
+    assert_eq!(d.expiring(false), None);
     let github = signed_in_with("", r#","expires_in":300,"refresh_token":"RT-1","refresh_token_expires_in":600"#);
     assert_eq!(github.expiring(false), Some(NOW + 540.0), "refresh_token_expires_in");
 }

@@ -32,6 +32,8 @@ const HANDOFF_POLL_MS: u32 = 25;
 /// How long after an `ask` it could not answer a tab passes on a session that reaches it (a new tab waits
 /// 500 ms for one).
 const ASK_ANSWER_MS: u32 = 500;
+/// Two session ends this close are one (`expiring`): a provider that restates an end in whole seconds.
+const SAME_END_SECONDS: f64 = 2.0;
 /// Backoff after a failed refresh while the access token is still valid: 2, 4, 8 … 60 seconds.
 const MAX_BACKOFF_SECONDS: f64 = 60.0;
 
@@ -405,7 +407,10 @@ impl<H: Host> Client<H> {
     pub fn expiring(&self, take: bool) -> Option<f64> {
         let end = self.session.get_ref().as_ref().and_then(|s| if s.tokens.refresh_token.is_none() { s.expires_at } else { s.refresh_expires_at })?;
         let now = self.host.now();
-        if self.warned_end.get() == end || now >= end {
+        // The same end, restated by a refresh (Keycloak's `refresh_expires_in` capped by its session's maximum
+        // counts whole seconds): told already.
+        let told = end - self.warned_end.get();
+        if (-SAME_END_SECONDS..=SAME_END_SECONDS).contains(&told) || now >= end {
             return None;
         }
         let at = end - self.config.session_expiring;

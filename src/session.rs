@@ -190,10 +190,7 @@ impl Session {
             claims_text,
             claims,
             expires_at,
-            refresh_expires_at: match v.get("rx") {
-                None => None,
-                Some(e) => Some(e.as_f64()?),
-            },
+            refresh_expires_at: v.get("rx").and_then(Json::as_f64),
             dpop_key: s("dk"),
             retired: retired_of(v)?,
         })

@@ -47,10 +47,9 @@ pub fn parse_max_age(v: &str) -> Option<u64> {
 /// The start of this client's transaction keys: `oidc-wasm.tx.<issuer>|<client_id>|`.
 pub fn client_prefix(issuer: &str, client_id: &str) -> String {
     let mut k = String::from(STORAGE_PREFIX);
-    k.push_str(issuer);
-    k.push('|');
-    k.push_str(client_id);
-    k.push('|');
+    for part in [issuer, "|", client_id, "|"] {
+        k.push_str(part);
+    }
     k
 }
 
@@ -64,7 +63,7 @@ pub fn storage_key(prefix: &str, state: &State) -> String {
 /// Whether `key` is some client's transaction for `state` (`…|<state>`; a state is base64url, so it never
 /// holds the separator).
 pub fn is_key_for_state(key: &str, state: &State) -> bool {
-    key.starts_with(STORAGE_PREFIX) && key.strip_suffix(state.as_str()).is_some_and(|k| k.ends_with('|'))
+    key.starts_with(STORAGE_PREFIX) && key.strip_suffix(state.as_str()).is_some_and(|k| k.ends_with("|"))
 }
 
 /// `returnTo` must be a path on the app's own origin: `/x`, not `//evil.example` or `https://...`
