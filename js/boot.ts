@@ -1,7 +1,10 @@
 // Shared by the React and Vue bindings: one client per config for the life of the page, and the
 // callback handled exactly once (React StrictMode mounts twice; a second app may install the same
-// config), kept in a module-level map keyed by the config. Browser only: called from effects, plugin
-// installs and event handlers, never at import time.
+// config), kept in a module-level map keyed by the config. Two clients on one page (two providers, or two
+// client ids) sharing a redirect URI each try the callback: the one whose login it is completes it, the
+// other finds the address bar already clean or is told `callback_not_for_this_client`, and goes on as on
+// any other page. Browser only: called from effects, plugin installs and event handlers, never at import
+// time.
 
 import { createClient, OidcError, type OidcClient, type OidcConfig } from './index.js';
 import type { CallbackResult } from './index.js';
@@ -9,8 +12,9 @@ import { isCallbackUrl } from './callback-url.js';
 
 export interface Boot {
   client: Promise<OidcClient>;
-  /** The callback in progress or not yet applied by a mounted provider; cleared once applied. */
-  callback?: Promise<CallbackResult>;
+  /** The callback in progress or not yet applied by a mounted provider; cleared once applied. Resolves to
+   * `undefined` when the page turned out to hold another client's response. */
+  callback?: Promise<CallbackResult | undefined>;
   /** Resolves once the client exists and any callback has settled. */
   ready: Promise<OidcClient>;
 }
@@ -37,7 +41,16 @@ export function boot(key: string, config: OidcConfig): Boot {
     const client = createClient(config);
     // A failed start (provider unreachable) is not cached: the next mount tries again.
     client.catch(() => { if (boots.get(key) === b) boots.delete(key); });
-    const callback = isCallbackPage(config) ? client.then((c) => c.handleCallback()) : undefined;
+    const callback = isCallbackPage(config) ? client.then(async (c) => {
+      // Another client of this page may have completed its own callback (and cleaned the URL) meanwhile.
+      if (!isCallbackPage(config)) return undefined;
+      try {
+        return await c.handleCallback();
+      } catch (e) {
+        if (e instanceof OidcError && e.code === 'callback_not_for_this_client') return undefined;
+        throw e;
+      }
+    }) : undefined;
     callback?.catch(() => {}); // reported by the provider that applies it
     const ready = callback ? callback.then(() => client, () => client) : client;
     b = { client, callback, ready };

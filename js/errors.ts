@@ -10,7 +10,7 @@ export type OidcErrorCode =
   | 'claim_iat' | 'claim_nbf' | 'claim_nonce' | 'claim_sub' | 'at_hash_mismatch' | 'refresh_id_token_mismatch'
   | 'userinfo_sub_mismatch' | 'not_signed_in' | 'storage_unavailable' | 'session_ended'
   | 'request_not_replayable' | 'browser_error' | 'redirect_refused' | 'claim_auth_time' | 'claim_acr'
-  | 'tenant_not_allowed' | 'popup_blocked' | 'popup_closed' | 'popup_timeout' | 'internal_error';
+  | 'tenant_not_allowed' | 'callback_not_for_this_client' | 'popup_blocked' | 'popup_closed' | 'popup_timeout' | 'internal_error';
 
 export class OidcError extends Error {
   /** Stable machine-readable code. */

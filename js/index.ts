@@ -8,6 +8,7 @@ import { OidcError, toOidcError } from './errors.js';
 import { responseKind } from './callback-url.js';
 import { handlePopupCallback, isPopupRelay, openPopup, popupLogin } from './popup.js';
 import { completeSessionCheck, startSessionCheck, type SessionCheck } from './session-check.js';
+import { followTab } from './follow-tab.js';
 
 export { OidcError, handlePopupCallback };
 export type { OidcErrorCode } from './errors.js';
@@ -43,6 +44,9 @@ export interface OidcConfig {
   exposeAccessToken?: boolean;
   /** Refresh this many seconds before the access token's `expires_in` runs out. Default 30. */
   refreshMarginSeconds?: number;
+  /** How many seconds before a session that cannot be extended ends the `sessionExpiring` event fires (0–86400).
+   * Default 60. */
+  sessionExpiringSeconds?: number;
   /** Refuse a login whose ID token's `acr` is not one of the `acr_values` it asked for (in `extraParams`),
    * with `claim_acr`. Default false: the `acr` returned is reported in the callback result. */
   requireAcr?: boolean;
@@ -190,6 +194,11 @@ export interface OidcEvents {
   sessionEnded: () => void;
   /** A failure not thrown to a caller, such as a background refresh that failed while the token still worked. */
   error: (error: OidcError) => void;
+  /** The session will end soon and no refresh can extend it: it has no refresh token (it ends with its access
+   * token), or the provider stated when its refresh token stops working (`refresh_expires_in`,
+   * `refresh_token_expires_in`). Once per end, `sessionExpiringSeconds` ahead; `secondsLeft` until it ends.
+   * A good moment to save the user's work and offer to sign in again. */
+  sessionExpiring: (info: { secondsLeft: number }) => void;
 }
 
 /** One step of the learning trace; tokens appear only truncated (`eyJhbGci… (812 chars)`). */
@@ -216,7 +225,9 @@ export interface OidcClient {
   loginWithPopup(options?: PopupLoginOptions): Promise<CallbackResult>;
   /** With `checkSession`: what the silent check that answered on this page load found, or null. */
   readonly sessionCheck: SessionCheck | null;
-  /** On the redirect page: completes the login from `location.href`. Throws OidcError. */
+  /** On the redirect page: completes the login from `location.href`. Throws OidcError; with several clients
+   * on one page, `callback_not_for_this_client` when the response answers another client's login (left in
+   * the address bar for that client). */
   handleCallback(): Promise<CallbackResult>;
   /** The verified ID-token claims of the signed-in user, or null. */
   getUser(): User | null;
@@ -350,7 +361,7 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
   await call(core.call('discover'));
 
   const handlers: { [E in keyof OidcEvents]: Set<OidcEvents[E]> } = {
-    userChanged: new Set(), tokensRefreshed: new Set(), sessionEnded: new Set(), error: new Set(),
+    userChanged: new Set(), tokensRefreshed: new Set(), sessionEnded: new Set(), error: new Set(), sessionExpiring: new Set(),
   };
   const emit = <E extends keyof OidcEvents>(event: E, ...args: Parameters<OidcEvents[E]>) => {
     for (const h of handlers[event]) {
@@ -368,10 +379,22 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
   // A session without a refresh token ends when its access token does, in every tab: a timer asks the core
   // to end it then (the core decides; timers are throttled in background tabs, so calls check too).
   let expiry: ReturnType<typeof setTimeout> | undefined;
+  // `sessionExpiring`: the core says when to tell the app (unix ms) and, when the timer fires, whether it is
+  // time (once per end). A timer waits at most 2^31-1 ms; a longer wait is re-armed.
+  let warning: ReturnType<typeof setTimeout> | undefined;
   const armExpiry = () => {
     clearTimeout(expiry);
+    clearTimeout(warning);
     const deadline: number | null = core.query('deadline');
     if (deadline !== null) expiry = setTimeout(() => { track(core.call('expire')).catch(() => {}); }, Math.max(0, deadline * 1000 - Date.now()) + 50);
+    const tellAt: number | null = core.query('expiring');
+    if (tellAt !== null) {
+      warning = setTimeout(() => {
+        const secondsLeft: number | null = core.query('expiring', 'take');
+        if (secondsLeft !== null) emit('sessionExpiring', { secondsLeft });
+        armExpiry();
+      }, Math.min(Math.max(0, tellAt - Date.now()), 2 ** 31 - 1));
+    }
   };
   // Runs a core call; afterwards reports what changed: a session that ended, an absorbed failure.
   async function track<T>(p: Promise<T>): Promise<T> {
@@ -435,8 +458,10 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     reported = core.query('generation');
   }
   // A sealed session survives the reload: unseal it and refresh — not on a callback page, where a new login
-  // is being completed (a redirect URI that is the app's main page is one only with a response in its URL).
-  if (config.persistSession === 'sealed' && !core.query('authenticated') && response === null && !isPopupRelay()) {
+  // is being completed (a redirect URI that is the app's main page is one only with a response in its URL),
+  // unless the response is another client's (two clients on one page).
+  const completing = response !== null && !(response === 'callback' && core.query('foreignCallback', location.href));
+  if (config.persistSession === 'sealed' && !core.query('authenticated') && !completing && !isPopupRelay()) {
     // The events wait one task, so that handlers the app registers right after `await createClient()`
     // hear them.
     try {
@@ -458,6 +483,10 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     }
   }
   armExpiry();
+  // Visible again or back online: refresh now if due (the core decides), before the app's next call.
+  followTab((online) => {
+    track(core.call('resume', { online })).catch((e: OidcError) => emit('error', e));
+  });
 
   // Development help (`debug`): a cross-origin request that goes without the token because its origin is
   // not in apiOrigins, once per origin. The origin and the configured list only; never a token.

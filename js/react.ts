@@ -1,4 +1,5 @@
-// oidc-wasm/react: <AuthProvider config={...}> and useAuth() for React 18 and 19.
+// oidc-wasm/react: <AuthProvider config={...}> and useAuth() for React 18 and 19; several clients in one app
+// as <AuthProvider name="workforce" …> and useAuth('workforce').
 //
 // One client per config for the life of the page (createClient loads the wasm, fetches discovery and
 // joins the app's other tabs: doing that twice would be waste and a second tab presence). On the redirect
@@ -56,6 +57,9 @@ export type Auth = AuthState & AuthActions;
 
 export interface AuthProviderProps {
   config: OidcConfig;
+  /** Several clients in one app (two providers, or two client ids of one): give each provider a name and read
+   * it with `useAuth(name)`. Default: the unnamed provider, `useAuth()`. Providers nest; each adds its name. */
+  name?: string;
   /** Called after a successful callback with the `returnTo` given to login(). Default:
    * `history.replaceState(null, '', returnTo ?? '/')`. With a router, navigate with it instead. */
   onRedirectCallback?: (returnTo: string | undefined) => void;
@@ -66,7 +70,8 @@ function defaultRedirect(returnTo: string | undefined): void {
   history.replaceState(null, '', returnTo ?? '/');
 }
 
-const AuthContext = createContext<Auth | null>(null);
+// The providers above a component, by name ('' for the unnamed one): a nested <AuthProvider> adds its own.
+const AuthContext = createContext<ReadonlyMap<string, Auth>>(new Map());
 
 const LOADING: AuthState = { isLoading: true, isAuthenticated: false, user: null, error: null };
 
@@ -77,7 +82,7 @@ function stateOf(isLoading: boolean, user: User | null, error: OidcError | null)
 
 /** Makes `useAuth()` available below it. Create the config outside the component or memoize it; an
  * equal config (same JSON) is the same client. */
-export function AuthProvider({ config, onRedirectCallback, children }: AuthProviderProps): ReactElement {
+export function AuthProvider({ config, name, onRedirectCallback, children }: AuthProviderProps): ReactElement {
   const key = configKey(config);
   const [state, setState] = useState<AuthState>(LOADING);
   const [client, setClient] = useState<OidcClient | null>(null);
@@ -151,13 +156,20 @@ export function AuthProvider({ config, onRedirectCallback, children }: AuthProvi
   }, [key]);
 
   const value = useMemo<Auth>(() => ({ ...state, ...actions, client }), [state, actions, client]);
-  return createElement(AuthContext.Provider, { value }, children);
+  const outer = useContext(AuthContext);
+  const providers = useMemo(() => new Map(outer).set(name ?? '', value), [outer, name, value]);
+  return createElement(AuthContext.Provider, { value: providers }, children);
 }
 
-/** The auth state and actions of the nearest <AuthProvider>. */
-export function useAuth(): Auth {
-  const auth = useContext(AuthContext);
-  if (!auth) throw new Error('useAuth() must be used inside <AuthProvider config={...}> (oidc-wasm/react)');
+/** The auth state and actions of the nearest unnamed <AuthProvider>, or with `name` of the nearest
+ * <AuthProvider name={name}>. */
+export function useAuth(name?: string): Auth {
+  const auth = useContext(AuthContext).get(name ?? '');
+  if (!auth) {
+    throw new Error(name === undefined
+      ? 'useAuth() must be used inside <AuthProvider config={...}> (oidc-wasm/react)'
+      : `useAuth(${JSON.stringify(name)}) must be used inside <AuthProvider name=${JSON.stringify(name)} config={...}> (oidc-wasm/react)`);
+  }
   return auth;
 }
 

@@ -25,13 +25,15 @@ export async function startSessionCheck(core: Core): Promise<void> {
 }
 
 /** On the page the provider answered the check at: completes it. */
-export async function completeSessionCheck(core: Core): Promise<{ check: SessionCheck; user: unknown; error?: OidcError }> {
+export async function completeSessionCheck(core: Core): Promise<{ check: SessionCheck | null; user: unknown; error?: OidcError }> {
   let user: unknown = null;
   let error: OidcError | undefined;
   try {
     user = ((await core.call('callback', { url: location.href })) as { user: unknown }).user;
   } catch (e) {
     error = toOidcError(e);
+    // Two clients on one page: the answer to the other client's check, which that client completes.
+    if (error.code === 'callback_not_for_this_client') return { check: null, user: null };
   }
   return { check: { signedIn: user !== null, returnTo: location.pathname + location.search + location.hash }, user, error };
 }

@@ -1,4 +1,5 @@
-// oidc-wasm/vue: `app.use(createAuth(config))` and `useAuth()` for Vue 3.3+.
+// oidc-wasm/vue: `app.use(createAuth(config))` and `useAuth()` for Vue 3.3+; several clients in one app as
+// `app.use(createAuth(config, { name: 'workforce' }))` and `useAuth('workforce')`.
 //
 // The plugin creates the client when it is installed in a browser (on a server it does nothing, and the
 // state stays isLoading), and on the redirect URI handles the callback once: the work is kept in a
@@ -42,12 +43,24 @@ export interface Auth {
 }
 
 export interface AuthOptions {
+  /** Several clients in one app (two providers, or two client ids of one): install one plugin per client, each
+   * with its name, and read it with `useAuth(name)`. Default: the unnamed one, `useAuth()`. */
+  name?: string;
   /** Called after a successful callback with the `returnTo` given to login(). Default:
    * `history.replaceState(null, '', returnTo ?? '/')`. With vue-router: `(to) => router.replace(to ?? '/')`. */
   onRedirectCallback?: (returnTo: string | undefined) => void;
 }
 
-const AUTH: InjectionKey<Auth> = Symbol('oidc-wasm');
+// One injection key per name ('' for the unnamed plugin).
+const keys = new Map<string, InjectionKey<Auth>>();
+function keyOf(name = ''): InjectionKey<Auth> {
+  let key = keys.get(name);
+  if (!key) {
+    key = Symbol(name ? `oidc-wasm:${name}` : 'oidc-wasm');
+    keys.set(name, key);
+  }
+  return key;
+}
 
 /** The plugin: `createApp(App).use(createAuth(config)).mount('#app')`. */
 export function createAuth(config: OidcConfig, options: AuthOptions = {}): Plugin & { auth: Auth } {
@@ -123,7 +136,7 @@ export function createAuth(config: OidcConfig, options: AuthOptions = {}): Plugi
   return {
     auth,
     install(app: App) {
-      app.provide(AUTH, auth);
+      app.provide(keyOf(options.name), auth);
       if (typeof window === 'undefined' || started) return; // server render: stays isLoading
       started = true;
       void start();
@@ -135,10 +148,15 @@ function defaultRedirect(returnTo: string | undefined): void {
   history.replaceState(null, '', returnTo ?? '/');
 }
 
-/** The auth state (read-only refs) and actions of the app's createAuth plugin. */
-export function useAuth(): Auth {
-  const auth = inject(AUTH, null);
-  if (!auth) throw new Error('useAuth() needs the plugin: app.use(createAuth(config)) (oidc-wasm/vue)');
+/** The auth state (read-only refs) and actions of the app's createAuth plugin; with `name`, of the plugin
+ * created with that name. */
+export function useAuth(name?: string): Auth {
+  const auth = inject(keyOf(name), null);
+  if (!auth) {
+    throw new Error(name === undefined
+      ? 'useAuth() needs the plugin: app.use(createAuth(config)) (oidc-wasm/vue)'
+      : `useAuth(${JSON.stringify(name)}) needs the plugin: app.use(createAuth(config, { name: ${JSON.stringify(name)} })) (oidc-wasm/vue)`);
+  }
   return auth;
 }
 

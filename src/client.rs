@@ -28,7 +28,7 @@ use crate::json::Json;
 use crate::alg::JwsAlg;
 use crate::jwks::{Jwk, Jwks};
 use crate::jws::parse_compact_jws;
-use crate::transaction::{check_return_to, storage_key, LoginKind, LoginTransaction, LIFETIME_SECONDS, STORAGE_PREFIX};
+use crate::transaction::{check_return_to, client_prefix, is_key_for_state, storage_key, LoginKind, LoginTransaction, LIFETIME_SECONDS, STORAGE_PREFIX};
 use crate::types::{AccessToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, State};
 
 /// A token endpoint's 429 or 503 is waited out and tried again this many times at most, when it asks for
@@ -92,6 +92,8 @@ pub struct Client<H: Host> {
     pub(crate) dpop_nonces: RefCell<Vec<(String, String)>>,
     /// The popup logins waiting for their response, in memory only (see `popup.rs`).
     pub(crate) popups: RefCell<Vec<LoginTransaction>>,
+    /// The end of a session that the app has been warned of (`sessionExpiring`, see `expiring`).
+    pub(crate) warned_end: Cell<f64>,
 }
 
 impl<H: Host> Client<H> {
@@ -123,6 +125,7 @@ impl<H: Host> Client<H> {
             dpop_jwk: RefCell::new(None),
             dpop_nonces: RefCell::new(Vec::new()),
             popups: RefCell::new(Vec::new()),
+            warned_end: Cell::new(0.0),
         }
     }
 
@@ -166,11 +169,23 @@ impl<H: Host> Client<H> {
         b64url::encode(&self.host.random32())
     }
 
-    /// Deletes login transactions of this tab that have expired (abandoned logins).
+    /// The start of this client's login-transaction keys (see `transaction.rs`).
+    fn tx_prefix(&self) -> String {
+        client_prefix(self.config.issuer.as_str(), self.config.client_id.as_str())
+    }
+
+    /// Deletes login transactions of this client in this tab that have expired (abandoned logins), and those
+    /// of earlier versions (`oidc-wasm.tx.<state>`, no client: no callback finds them any more). Another
+    /// client's are its own.
     fn purge_expired_transactions(&self, now: f64) {
+        let mine = self.tx_prefix();
         for key in self.host.storage_keys(STORAGE_PREFIX) {
+            let legacy = !key.contains("|");
+            if !legacy && !key.starts_with(&mine) {
+                continue;
+            }
             let expired = match self.host.storage_get(&key) {
-                Some(text) => LoginTransaction::from_json(&text).map_or(true, |t| t.is_expired(now)),
+                Some(text) => legacy || LoginTransaction::from_json(&text).map_or(true, |t| t.is_expired(now)),
                 None => false,
             };
             if expired {
@@ -230,6 +245,7 @@ impl<H: Host> Client<H> {
             code_verifier,
             nonce,
             issuer: self.config.issuer.clone(),
+            client_id: self.config.client_id.clone(),
             return_to,
             expires_at: (now + LIFETIME_SECONDS) as u64,
             dpop_key,
@@ -241,7 +257,7 @@ impl<H: Host> Client<H> {
         if kind == LoginKind::Popup {
             // Until its relay arrives or the wrapper gives it up (`popup_cancel`, always called).
             self.popups.get_mut_ref().push(tx);
-        } else if !self.host.storage_set(&storage_key(&tx.state), &tx.to_json()) {
+        } else if !self.host.storage_set(&storage_key(&self.tx_prefix(), &tx.state), &tx.to_json()) {
             return fail(StorageUnavailable, "sessionStorage refused the login transaction; the login could not complete");
         }
         if self.config.trace() {
@@ -257,6 +273,15 @@ impl<H: Host> Client<H> {
         Ok((url, state))
     }
 
+    /// Whether the authorization response in `url` answers a login that another client of this page started
+    /// in this tab: its `state` is under another client's transaction key, not this one's (two providers on
+    /// one page, a shared redirect URI). That client completes it; this one leaves it alone.
+    pub fn callback_of_other_client(&self, url: &str) -> bool {
+        let Some(state) = parse_callback(url).ok().and_then(|p| require_state(&p).ok()) else { return false };
+        self.host.storage_get(&storage_key(&self.tx_prefix(), &state)).is_none()
+            && self.host.storage_keys(STORAGE_PREFIX).iter().any(|k| is_key_for_state(k, &state))
+    }
+
     /// Completes a login at the redirect URI. `url` is the page's full URL.
     pub async fn handle_callback(&self, url: &str) -> Result<CallbackResult> {
         let (params, state, tx) = self.take_callback(url)?;
@@ -266,16 +291,21 @@ impl<H: Host> Client<H> {
     /// The synchronous start of a callback: the address bar scrubbed, the response read, and its login
     /// transaction taken out of sessionStorage (single use).
     pub fn take_callback(&self, url: &str) -> Result<(crate::callback::CallbackParams, State, LoginTransaction)> {
-        // First, before anything else can run: take code and state out of the address bar, for good and
+        // Another client's login (routed by `state`): nothing of it is read, deleted or scrubbed here — the
+        // address bar keeps its code and state for that client's handleCallback.
+        if self.callback_of_other_client(url) {
+            return fail(CallbackNotForThisClient, "this response answers a login another client of this page started: that client's handleCallback completes it");
+        }
+        // Then, before anything else can run: take code and state out of the address bar, for good and
         // bad responses alike (RFC 10017 §7.2.1).
         let scrubbed = self.host.replace_url(&scrubbed_url(url));
 
         let params = parse_callback(url)?;
         let state = require_state(&params)?;
         // The transaction is single use: read and delete in one step, before anything can fail.
-        let key = storage_key(&state);
+        let key = storage_key(&self.tx_prefix(), &state);
         let Some(text) = self.host.storage_get(&key) else {
-            return fail(StateUnknown, "no login of this tab is waiting for this state (replayed or forged callback)");
+            return fail(StateUnknown, "no login of this tab is waiting for this state (replayed or forged callback, or a login from before an app update)");
         };
         self.host.storage_remove(&key);
         if !scrubbed {
@@ -289,7 +319,7 @@ impl<H: Host> Client<H> {
     /// The rest of a callback, once its transaction is found (here, or in `popup_callback`): the response is
     /// checked against it, the code exchanged and the ID token verified.
     pub(crate) async fn complete_login(&self, params: &crate::callback::CallbackParams, state: State, tx: LoginTransaction) -> Result<CallbackResult> {
-        if tx.state != state || tx.issuer != self.config.issuer {
+        if tx.state != state || tx.issuer != self.config.issuer || tx.client_id != self.config.client_id {
             return fail(StateUnknown, "the stored login does not match this callback");
         }
         if tx.silent {
@@ -358,8 +388,18 @@ impl<H: Host> Client<H> {
         let (claims, claims_text) = self.verify_id_token(&meta, &id_token, Some(&tx.nonce), &tokens.access_token).await?;
         let acr = check_authentication(&claims, tx.max_age, tx.acr_values.as_deref(), self.config.require_acr, self.host.now(), self.config.clock_tolerance)?;
         let expires_at = tokens.expires_in.map(|s| self.host.now() + s);
+        let refresh_expires_at = crate::token::refresh_lifetime(&answer).map(|s| self.host.now() + s);
         let new_rt = tokens.refresh_token.clone();
-        let mut session = Session { tokens, claims_text: claims_text.clone(), claims, expires_at, dpop_key: tx.dpop_key.clone(), retired: Vec::new(), api_tokens: Vec::new() };
+        let mut session = Session {
+            tokens,
+            claims_text: claims_text.clone(),
+            claims,
+            expires_at,
+            refresh_expires_at,
+            dpop_key: tx.dpop_key.clone(),
+            retired: Vec::new(),
+            api_tokens: Vec::new(),
+        };
         // The new session becomes every tab's under the app's lock, after any refresh or logout in progress.
         let installed = self
             .under_lock(async {

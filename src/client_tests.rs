@@ -24,7 +24,8 @@ struct FakeHost {
     counter: Cell<u8>,
     routes: RefCell<BTreeMap<String, (u16, String)>>,
     token_response: RefCell<(u16, String)>,
-    storage: RefCell<BTreeMap<String, String>>,
+    /// sessionStorage: shared by the clients of one page (`client_on_page`).
+    storage: std::rc::Rc<RefCell<BTreeMap<String, String>>>,
     /// Every observable effect, in order: "GET url", "POST url body", "replace url".
     log: RefCell<Vec<String>>,
     /// When closed, token requests wait until it opens (to hold a refresh in flight).
@@ -694,10 +695,12 @@ fn logout_revokes_and_returns_the_end_session_url() {
 
 // ---- DPoP and sealed sessions --------------------------------------------------------------------
 
+#[cfg(feature = "dpop")]
 fn decode_part(jwt: &str, i: usize) -> String {
     String::from_utf8(b64url::decode(jwt.split('.').nth(i).unwrap()).unwrap()).unwrap()
 }
 
+#[cfg(feature = "dpop")]
 fn dpop_token_body(id_token: &str) -> String {
     token_body(id_token).replace("\"Bearer\"", "\"DPoP\"")
 }
@@ -1287,3 +1290,257 @@ mod popup;
 mod session_check;
 #[path = "client_apis_tests.rs"]
 mod apis;
+
+// ---- Two clients on one page (issue 14, item 4) ---------------------------------------------------
+
+/// A second client of the same page (its sessionStorage shared with `page`): `client_id` at `issuer`.
+fn client_on_page(page: &Client<FakeHost>, issuer: &str, client_id: &str) -> Client<FakeHost> {
+    let host = FakeHost { storage: page.host.storage.clone(), ..FakeHost::default() };
+    host.now.set(NOW);
+    host.counter.set(page.host.counter.get() + 100); // its own random values
+    let doc = crate::discovery::tests::document(|_| {}).replace(ISSUER, issuer);
+    host.routes.borrow_mut().insert(format!("{issuer}/.well-known/openid-configuration"), (200, doc));
+    host.routes.borrow_mut().insert(format!("{issuer}/jwks"), (200, jwks_json(&["k1"])));
+    let cfg = Config::from_json(&format!(r#"{{"issuer":"{issuer}","clientId":"{client_id}","redirectUri":"https://app.example/cb","apiOrigins":["https://api.example"],"appOrigin":"https://app.example"}}"#)).ok().unwrap();
+    Client::new(cfg, host)
+}
+
+fn replaced(c: &Client<FakeHost>) -> usize {
+    c.host.log.borrow().iter().filter(|l| l.starts_with("replace")).count()
+}
+
+fn tx_keys(c: &Client<FakeHost>) -> Vec<String> {
+    c.host.storage.borrow().keys().cloned().collect()
+}
+
+#[test]
+fn two_clients_of_one_issuer_each_complete_only_their_own_login() {
+    let a = client(); // "spa"
+    let b = client_on_page(&a, ISSUER, "customers");
+    let (state_a, nonce_a) = start_login(&a);
+    let (state_b, nonce_b) = start_login(&b);
+    let keys = tx_keys(&a);
+    assert_eq!(keys.len(), 2, "one transaction per client: {keys:?}");
+    assert!(keys.contains(&format!("oidc-wasm.tx.{ISSUER}|spa|{state_a}")), "{keys:?}");
+    assert!(keys.contains(&format!("oidc-wasm.tx.{ISSUER}|customers|{state_b}")), "{keys:?}");
+    assert!(!b.callback_of_other_client(&callback_url(&state_b)) && b.callback_of_other_client(&callback_url(&state_a)));
+
+    // A's response reaches B first: refused, and nothing of A's is read, deleted or scrubbed.
+    assert_eq!(code(block_on(b.handle_callback(&callback_url(&state_a)))), Some(ErrorCode::CallbackNotForThisClient));
+    assert_eq!(replaced(&b), 0, "the address bar keeps A's code and state");
+    assert_eq!(posts(&b), 0, "no token request");
+    assert_eq!(tx_keys(&a), keys, "both logins still wait");
+    assert!(!b.is_authenticated());
+
+    // A then completes it, and scrubs the URL.
+    *a.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce_a))));
+    assert!(block_on(a.handle_callback(&callback_url(&state_a))).is_ok());
+    assert_eq!(a.host.log.borrow().iter().filter(|l| l.starts_with("replace")).cloned().collect::<Vec<_>>(), vec!["replace https://app.example/cb".to_string()]);
+    assert_eq!(tx_keys(&a), vec![format!("oidc-wasm.tx.{ISSUER}|customers|{state_b}")], "only A's login was used up");
+
+    // B's own login, later: B completes it; A refuses it without touching it.
+    assert_eq!(code(block_on(a.handle_callback(&callback_url(&state_b)))), Some(ErrorCode::CallbackNotForThisClient));
+    assert_eq!(replaced(&a), 1, "A scrubbed only its own response");
+    let claims_b = format!(r#"{{"iss":"{ISSUER}","aud":"customers","sub":"carol","exp":{},"iat":{},"nonce":"{nonce_b}"}}"#, NOW + 300.0, NOW);
+    *b.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims_b)));
+    let r = block_on(b.handle_callback(&callback_url(&state_b))).ok().unwrap();
+    assert!(r.claims_text.as_deref().is_some_and(|t| t.contains("carol")));
+    assert!(tx_keys(&a).is_empty());
+    assert_ne!(a.coordination_name(), b.coordination_name(), "their locks, channels, generations and seals are apart");
+    assert!(a.user().unwrap().contains("alice") && b.user().unwrap().contains("carol"));
+}
+
+#[test]
+fn the_right_client_first_then_the_other_finds_the_url_clean() {
+    let a = client();
+    let b = client_on_page(&a, "https://other.example", "spa"); // another issuer, the same client_id
+    let (state_a, nonce_a) = start_login(&a);
+    let (state_b, _) = start_login(&b);
+    *a.host.token_response.borrow_mut() = (200, token_body(&id_token("k1", &claims(&nonce_a))));
+    assert!(block_on(a.handle_callback(&callback_url(&state_a))).is_ok());
+    // The address bar is scrubbed now: B is handed what the browser shows, a URL with no response.
+    assert_eq!(code(block_on(b.handle_callback("https://app.example/cb"))), Some(ErrorCode::CallbackInvalid));
+    assert!(!b.callback_of_other_client("https://app.example/cb"));
+    assert_eq!(tx_keys(&b), vec![format!("oidc-wasm.tx.https://other.example|spa|{state_b}")], "B's own login still waits");
+}
+
+#[test]
+fn a_state_neither_client_knows_is_refused_and_scrubbed_by_whichever_handles_it() {
+    let a = client();
+    let b = client_on_page(&a, ISSUER, "customers");
+    start_login(&a);
+    start_login(&b);
+    let keys = tx_keys(&a);
+    assert!(!b.callback_of_other_client(&callback_url("forged")));
+    assert_eq!(code(block_on(b.handle_callback(&callback_url("forged")))), Some(ErrorCode::StateUnknown));
+    assert_eq!(replaced(&b), 1, "scrubbed: it is nobody's");
+    assert_eq!(tx_keys(&a), keys, "no login was touched");
+    assert_eq!(posts(&a) + posts(&b), 0);
+}
+
+#[test]
+fn a_login_started_before_the_update_fails_cleanly_and_is_purged() {
+    let a = client();
+    // What an earlier version stored: `oidc-wasm.tx.<state>`, for whichever client.
+    let old = LoginTransaction {
+        state: State::new("old-state"),
+        code_verifier: PkceCodeVerifier::new("v"),
+        nonce: Nonce::new("n"),
+        issuer: crate::types::IssuerUrl::new(ISSUER),
+        client_id: crate::types::ClientId::new("spa"),
+        return_to: None,
+        expires_at: (NOW + 600.0) as u64,
+        dpop_key: None,
+        max_age: None,
+        acr_values: None,
+        silent: false,
+    };
+    a.host.storage.borrow_mut().insert("oidc-wasm.tx.old-state".into(), old.to_json());
+    assert!(!a.callback_of_other_client(&callback_url("old-state")), "nobody's: not another client's");
+    assert_eq!(code(block_on(a.handle_callback(&callback_url("old-state")))), Some(ErrorCode::StateUnknown));
+    assert_eq!(replaced(&a), 1, "the URL is scrubbed");
+    assert_eq!(posts(&a), 0);
+    let (state, _) = start_login(&a);
+    assert_eq!(tx_keys(&a), vec![format!("oidc-wasm.tx.{ISSUER}|spa|{state}")], "the next login purged the old key");
+}
+
+#[test]
+fn a_login_purges_only_its_own_clients_abandoned_logins() {
+    let a = client();
+    let b = client_on_page(&a, ISSUER, "customers");
+    let (state_b, _) = start_login(&b);
+    start_login(&a);
+    for c in [&a, &b] {
+        c.host.now.set(NOW + 700.0);
+    }
+    let (state_a, _) = start_login(&a);
+    assert_eq!(
+        tx_keys(&a),
+        vec![format!("oidc-wasm.tx.{ISSUER}|customers|{state_b}"), format!("oidc-wasm.tx.{ISSUER}|spa|{state_a}")],
+        "A's abandoned login is gone; B's is B's to expire"
+    );
+    assert_eq!(code(block_on(b.handle_callback(&callback_url(&state_b)))), Some(ErrorCode::TransactionExpired), "B says so itself");
+}
+
+// ---- Refresh that follows the tab; sessionExpiring (issue 14, item 7) ------------------------------
+
+/// Signed in with a token response whose members are `members` (after `"token_type":"Bearer"`).
+fn signed_in_with(extra_config: &str, members: &str) -> Client<FakeHost> {
+    let c = client_with(extra_config);
+    let (state, nonce) = start_login(&c);
+    let body = format!(r#"{{"access_token":"AT-1","token_type":"Bearer"{members},"id_token":"{}"}}"#, id_token("k1", &claims(&nonce)));
+    *c.host.token_response.borrow_mut() = (200, body);
+    block_on(c.handle_callback(&callback_url(&state))).ok().unwrap();
+    c
+}
+
+#[test]
+fn a_tab_coming_back_refreshes_only_when_due() {
+    let out = client();
+    assert!(block_on(out.resume(false)).is_ok() && block_on(out.resume(true)).is_ok(), "signed out: nothing to do");
+    assert_eq!(posts(&out), 0);
+
+    let c = signed_in();
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    c.host.now.set(NOW + 100.0);
+    assert!(block_on(c.resume(false)).is_ok());
+    assert!(refresh_posts(&c).is_empty(), "not due at 100 s of 300: no refresh");
+    c.host.now.set(NOW + 271.0); // within the 30 s margin
+    assert!(block_on(c.resume(false)).is_ok());
+    assert_eq!(refresh_posts(&c).len(), 1, "due: one refresh");
+    assert_eq!(c.authorization_ready("https://api.example/x"), Some(Some("Bearer AT-2".into())), "the app's next call needs none");
+    assert!(block_on(c.resume(true)).is_ok());
+    assert_eq!(refresh_posts(&c).len(), 1, "fresh again: no second refresh");
+}
+
+#[test]
+fn a_tab_coming_back_without_a_refresh_token_never_refreshes_and_ends_an_expired_session() {
+    let c = signed_in_with("", r#","expires_in":300"#);
+    c.host.now.set(NOW + 290.0);
+    assert!(block_on(c.resume(false)).is_ok());
+    assert!(c.is_authenticated() && posts(&c) == 1, "still valid: kept, no token request");
+    c.host.now.set(NOW + 300.0);
+    assert!(block_on(c.resume(false)).is_ok(), "the end is no failure of resume: the wrapper reports sessionEnded");
+    assert!(!c.is_authenticated());
+    assert!(c.host.broadcasts.borrow().last().unwrap().starts_with(r#"{"t":"ended""#), "in every tab");
+    assert_eq!(posts(&c), 1, "no token request after the code exchange");
+}
+
+#[test]
+fn coming_back_online_ends_the_backoff_of_failed_refreshes() {
+    let c = signed_in();
+    c.host.now.set(NOW + 280.0);
+    *c.host.token_response.borrow_mut() = (500, "<html>".into()); // offline or failing: the refresh fails
+    block_on(c.authorization_for("https://api.example/", "GET")).ok().unwrap();
+    assert_eq!(refresh_posts(&c).len(), 1);
+    assert_eq!(c.take_background_error().map(|e| e.code), Some(ErrorCode::HttpError));
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    c.host.now.set(NOW + 280.5);
+    assert!(block_on(c.resume(false)).is_ok());
+    assert_eq!(refresh_posts(&c).len(), 1, "visible again within the backoff: no new try");
+    assert!(block_on(c.resume(true)).is_ok());
+    assert_eq!(refresh_posts(&c).len(), 2, "back online: the backoff is over, the refresh is made");
+    assert_eq!(access_token(&c), "AT-2");
+}
+
+#[test]
+fn session_expiring_ahead_of_an_access_token_that_cannot_be_renewed() {
+    let c = signed_in_with("", r#","expires_in":300"#); // no refresh token
+    assert_eq!(c.expiring(false), Some(NOW + 240.0), "the default lead time: 60 s");
+    c.host.now.set(NOW + 239.0);
+    assert_eq!(c.expiring(true), None, "not yet");
+    c.host.now.set(NOW + 250.0);
+    assert_eq!(c.expiring(true), Some(50.0), "the seconds left");
+    assert_eq!(c.expiring(true), None, "told once");
+    assert_eq!(c.expiring(false), None, "nothing more to arm");
+
+    let late = signed_in_with("", r#","expires_in":300"#);
+    late.host.now.set(NOW + 300.0);
+    assert_eq!(late.expiring(false), None, "past its end: sessionEnded, not sessionExpiring");
+    assert_eq!(late.expiring(true), None);
+
+    let lead = signed_in_with(r#","sessionExpiringSeconds":120"#, r#","expires_in":300"#);
+    assert_eq!(lead.expiring(false), Some(NOW + 180.0), "sessionExpiringSeconds");
+    let long = signed_in_with(r#","sessionExpiringSeconds":600"#, r#","expires_in":300"#);
+    assert_eq!(long.expiring(true), Some(300.0), "a lead longer than the session: told at once");
+
+    let renewable = signed_in(); // a refresh token, no stated lifetime: the session can be extended
+    renewable.host.now.set(NOW + 299.0);
+    assert_eq!((renewable.expiring(false), renewable.expiring(true)), (None, None));
+    let offline = signed_in_with("", r#","expires_in":300,"refresh_token":"RT-1","refresh_expires_in":0"#);
+    assert_eq!(offline.expiring(false), None, "Keycloak's 0: no limit stated");
+}
+
+#[test]
+fn session_expiring_ahead_of_a_refresh_tokens_stated_end_and_again_when_a_refresh_moves_it() {
+    let c = signed_in_with("", r#","expires_in":300,"refresh_token":"RT-1","refresh_expires_in":600"#);
+    assert_eq!(c.expiring(false), Some(NOW + 540.0), "Keycloak's refresh_expires_in");
+    c.host.now.set(NOW + 545.0);
+    assert_eq!(c.expiring(true), Some(55.0));
+    assert_eq!(c.expiring(true), None, "once");
+    // The user stays: a refresh (its idle timeout) moves the end; the app is told again before the new one.
+    let idle = refreshed_body(2, "alice").replace("\"expires_in\":300", "\"expires_in\":300,\"refresh_expires_in\":600");
+    *c.host.token_response.borrow_mut() = (200, idle);
+    block_on(c.refresh()).ok().unwrap();
+    assert_eq!(c.expiring(false), Some(NOW + 545.0 + 540.0));
+    // A provider that does not rotate and states nothing: the refresh token kept keeps its stated end.
+    *c.host.token_response.borrow_mut() = (200, r#"{"access_token":"AT-3","token_type":"Bearer","expires_in":300}"#.into());
+    block_on(c.refresh()).ok().unwrap();
+    assert_eq!(c.expiring(false), Some(NOW + 545.0 + 540.0));
+    c.host.now.set(NOW + 1090.0);
+    assert_eq!(c.expiring(true), Some(55.0), "told before the moved end");
+    // Its session's maximum caps the next refresh: the same end, restated in whole seconds — told already.
+    c.host.now.set(NOW + 1090.6);
+    *c.host.token_response.borrow_mut() = (200, r#"{"access_token":"AT-4","token_type":"Bearer","expires_in":300,"refresh_token":"RT-4","refresh_expires_in":54}"#.into());
+    block_on(c.refresh()).ok().unwrap();
+    assert_eq!(c.expiring(false), None, "not told twice");
+    assert_eq!(c.expiring(true), None);
+
+    // A rotated refresh token the provider says nothing about: no end known, nothing to tell.
+    let d = signed_in_with("", r#","expires_in":300,"refresh_token":"RT-1","refresh_expires_in":600"#);
+    *d.host.token_response.borrow_mut() = (200, r#"{"access_token":"AT-2","token_type":"Bearer","expires_in":300,"refresh_token":"RT-2"}"#.into());
+    block_on(d.refresh()).ok().unwrap();
+    assert_eq!(d.expiring(false), None);
+    let github = signed_in_with("", r#","expires_in":300,"refresh_token":"RT-1","refresh_token_expires_in":600"#);
+    assert_eq!(github.expiring(false), Some(NOW + 540.0), "refresh_token_expires_in");
+}

@@ -13,6 +13,8 @@ use crate::url;
 pub const DEFAULT_CLOCK_TOLERANCE: f64 = 60.0;
 /// Default time before `expires_in` runs out at which the access token is refreshed.
 pub const DEFAULT_REFRESH_MARGIN: f64 = 30.0;
+/// Default lead time of the `sessionExpiring` event before a session that cannot be extended ends.
+pub const DEFAULT_SESSION_EXPIRING: f64 = 60.0;
 
 pub struct Config {
     pub issuer: IssuerUrl,
@@ -28,6 +30,8 @@ pub struct Config {
     /// Origins (normalised by `url::origin_of`) that may receive the access token. Default: the app's own.
     pub api_origins: Vec<String>,
     pub refresh_margin: f64,
+    /// `sessionExpiringSeconds`: how long before a session that cannot be extended ends the app is told.
+    pub session_expiring: f64,
     /// RFC 9449: bind the tokens to a non-extractable key (`dpop()`).
     dpop: bool,
     /// `persistSession: 'sealed'`: keep the refresh token across reloads, encrypted under a
@@ -182,6 +186,7 @@ impl Config {
         };
         let clock_tolerance = seconds("clockToleranceSeconds", DEFAULT_CLOCK_TOLERANCE, 600.0, "`clockToleranceSeconds` must be a number from 0 to 600")?;
         let refresh_margin = seconds("refreshMarginSeconds", DEFAULT_REFRESH_MARGIN, 3600.0, "`refreshMarginSeconds` must be a number from 0 to 3600")?;
+        let session_expiring = seconds("sessionExpiringSeconds", DEFAULT_SESSION_EXPIRING, 86400.0, "`sessionExpiringSeconds` must be a number from 0 to 86400")?;
         let apis = apis_of(&v)?;
         // `appOrigin` is set by the TypeScript wrapper (location.origin), not by apps. With `apis` the app
         // has said where tokens go: no default.
@@ -285,6 +290,7 @@ impl Config {
             clock_tolerance,
             api_origins,
             refresh_margin,
+            session_expiring,
             dpop,
             persist_sealed,
             trace,
@@ -342,6 +348,11 @@ mod tests {
         assert_eq!(c.scope, "openid");
         assert_eq!(c.clock_tolerance, 60.0);
         assert!(c.resource.is_empty());
+        assert_eq!(c.session_expiring, 60.0);
+        assert_eq!(cfg(r#","sessionExpiringSeconds":300"#).unwrap().session_expiring, 300.0);
+        for bad in ["-1", "86401", "\"60\""] {
+            assert!(cfg(&format!(r#","sessionExpiringSeconds":{bad}"#)).is_err(), "{bad}");
+        }
     }
 
     #[test]

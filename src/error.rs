@@ -98,6 +98,9 @@ pub enum ErrorCode {
     ClaimAcr,
     /// `multiTenant` with a list of tenants: the ID token's `tid` is not one of them.
     TenantNotAllowed,
+    /// Two clients on one page: this authorization response answers a login the other client started (its
+    /// `state` is under that client's transaction); nothing of it was touched, that client completes it.
+    CallbackNotForThisClient,
     /// `loginWithPopup`: the browser refused to open the popup (`window.open` returned null).
     PopupBlocked,
     /// `loginWithPopup`: the user closed the popup before the provider answered.
@@ -151,6 +154,7 @@ impl ErrorCode {
             ErrorCode::ClaimAuthTime => "claim_auth_time",
             ErrorCode::ClaimAcr => "claim_acr",
             ErrorCode::TenantNotAllowed => "tenant_not_allowed",
+            ErrorCode::CallbackNotForThisClient => "callback_not_for_this_client",
             ErrorCode::PopupBlocked => "popup_blocked",
             ErrorCode::PopupClosed => "popup_closed",
             ErrorCode::PopupTimeout => "popup_timeout",

@@ -490,6 +490,11 @@ fn dispatch<S: Sys + 'static>(c: Rc<Client<MachineHost<S>>>, method: &str, args:
         "refresh" => Box::pin(async move { c.refresh().await.map(|_| "null".into()) }),
         "restore" => Box::pin(async move { c.restore().await.map(boolean) }),
         "expire" => Box::pin(async move { Ok(boolean(c.expire().await)) }),
+        // The tab became visible or came back online: refresh if due (see `Client::resume`).
+        "resume" => {
+            let online = matches!(v.get("online"), Some(Json::Bool(true)));
+            Box::pin(async move { c.resume(online).await.map(|_| "null".into()) })
+        }
         "userinfo" => Box::pin(async move { c.userinfo().await }),
         "authorization" => {
             let (url, method) = (s("url"), s("method"));
@@ -635,7 +640,7 @@ impl<S: Sys + 'static> Machine<S> {
     }
 
     /// Answers a synchronous question (no effects): `user`, `authorizationNow`, `generation`,
-    /// `authenticated`, `deadline`, `name`, `backgroundError`, `rememberNonce`.
+    /// `authenticated`, `deadline`, `expiring`, `foreignCallback`, `name`, `backgroundError`, `rememberNonce`.
     pub fn query(&self, what: &str, arg: &str) -> String {
         let c = &self.client;
         match what {
@@ -661,6 +666,18 @@ impl<S: Sys + 'static> Machine<S> {
                 None => "null".into(),
             },
             "name" => json_str(&c.coordination_name()),
+            // `sessionExpiring`: "" → when to tell the app (unix ms, rounded up), "take" → the whole seconds
+            // left if it is time (told once), else null (see `Client::expiring`).
+            "expiring" => match c.expiring(arg == "take") {
+                Some(v) => {
+                    let mut o = String::new();
+                    json::write_u64(&mut o, if arg == "take" { (v.max(0.0) + 0.5) as u64 } else { (v.max(0.0) * 1000.0) as u64 + 1 });
+                    o
+                }
+                None => "null".into(),
+            },
+            // Whether the authorization response in the URL `arg` is another client's (two clients on one page).
+            "foreignCallback" => if c.callback_of_other_client(arg) { "true" } else { "false" }.into(),
             "backgroundError" => c.take_background_error().map_or_else(|| "null".into(), |e| error_json(&e)),
             "rememberNonce" => {
                 if let Some((url, nonce)) = arg.split_once('\n') {

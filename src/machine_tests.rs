@@ -17,11 +17,13 @@ struct FakeSys {
     storage: StdRefCell<BTreeMap<String, String>>,
     shared: StdRefCell<BTreeMap<String, f64>>,
     replaced: StdRefCell<Vec<String>>,
+    /// Seconds since NOW (a scripted clock).
+    elapsed: Cell<f64>,
 }
 
 impl Sys for Rc<FakeSys> {
     fn now(&self) -> f64 {
-        NOW
+        NOW + self.elapsed.get()
     }
     fn random(&self, out: &mut [u8]) {
         self.counter.set(self.counter.get() + 1);
@@ -269,4 +271,64 @@ fn a_popup_login_through_the_machine_leaves_this_pages_url_alone() {
     assert_eq!(b.call("popupCallback", &relayed), Ok("null".into()), "a second relay: ignored");
     assert_eq!(b.call("popupCancel", &format!(r#"{{"state":"{state}"}}"#)), Ok("null".into()));
     assert_eq!(b.call("checkSession", r#"{"returnTo":"/"}"#), Ok("null".into()), "checkSession is off");
+}
+
+/// Signs `b` in with a token response whose extra members are `members`.
+fn sign_in(b: &Browser, members: &str) {
+    b.call("discover", "").ok().unwrap();
+    let url = b.call("login", "{}").ok().unwrap();
+    let url: String = Json::parse(&url, crate::error::ErrorCode::InvalidConfig).ok().unwrap().as_str().unwrap().into();
+    let q = crate::url::parse_query(crate::url::query_of(&url)).unwrap();
+    let get = |n: &str| q.iter().find(|(k, _)| k == n).unwrap().1.clone();
+    b.token_answers.borrow_mut().push(format!(r#"{{"access_token":"AT-1","token_type":"Bearer"{members},"id_token":"{}"}}"#, id_token("k1", &claims(&get("nonce")))));
+    let cb = format!("https://app.example/cb?code=C&state={}&iss=https%3A%2F%2Fop.example", get("state"));
+    b.call("callback", &format!(r#"{{"url":"{cb}"}}"#)).ok().unwrap();
+}
+
+fn token_posts(b: &Browser) -> usize {
+    b.log.borrow().iter().filter(|l| l.ends_with("/token")).count()
+}
+
+#[test]
+fn resume_refreshes_if_due_and_expiring_says_when_to_tell_the_app() {
+    let b = Browser::new();
+    assert_eq!(b.call("resume", r#"{"online":false}"#), Ok("null".into()), "signed out: nothing");
+    sign_in(&b, r#","expires_in":300,"refresh_token":"RT-1","refresh_expires_in":600"#);
+    assert_eq!(token_posts(&b), 1);
+    assert_eq!(b.call("resume", r#"{"online":false}"#), Ok("null".into()));
+    assert_eq!(token_posts(&b), 1, "not due");
+    assert_eq!(b.m.query("expiring", ""), ((NOW + 540.0) as u64 * 1000 + 1).to_string(), "when to tell the app, in ms");
+    assert_eq!(b.m.query("expiring", "take"), "null", "not yet");
+
+    b.sys.elapsed.set(280.0);
+    b.token_answers.borrow_mut().push(r#"{"access_token":"AT-2","token_type":"Bearer","expires_in":300,"refresh_token":"RT-2"}"#.into());
+    assert_eq!(b.call("resume", r#"{"online":true}"#), Ok("null".into()));
+    assert_eq!(token_posts(&b), 2, "due: refreshed");
+    assert_eq!(b.m.query("authorizationNow", "https://api.example/x"), r#""Bearer AT-2""#);
+    assert_eq!(b.m.query("expiring", ""), "null", "the rotated refresh token's end was not stated");
+
+    let c = Browser::new();
+    sign_in(&c, r#","expires_in":300"#);
+    assert_eq!(c.m.query("deadline", ""), ((NOW + 300.0) as u64).to_string());
+    c.sys.elapsed.set(250.0);
+    assert_eq!(c.m.query("expiring", "take"), "50", "the seconds left, once");
+    assert_eq!(c.m.query("expiring", "take"), "null");
+    c.sys.elapsed.set(300.0);
+    assert_eq!(c.call("resume", r#"{"online":false}"#), Ok("null".into()), "the session ends, quietly");
+    assert_eq!(c.m.query("authenticated", ""), "false");
+    assert_eq!(token_posts(&c), 1, "no refresh without a refresh token");
+}
+
+#[test]
+fn foreign_callback_says_whose_response_the_url_holds() {
+    let b = Browser::new();
+    b.call("discover", "").ok().unwrap();
+    b.sys.storage.borrow_mut().insert("oidc-wasm.tx.https://op.example|customers|S-1".into(), "{}".into());
+    assert_eq!(b.m.query("foreignCallback", "https://app.example/cb?code=C&state=S-1"), "true");
+    assert_eq!(b.m.query("foreignCallback", "https://app.example/cb?code=C&state=S-2"), "false", "nobody's");
+    assert_eq!(b.m.query("foreignCallback", "https://app.example/cb"), "false", "no response");
+    let e = b.call("callback", r#"{"url":"https://app.example/cb?code=C&state=S-1"}"#).err().unwrap();
+    assert!(e.starts_with(r#"["callback_not_for_this_client","#), "{e}");
+    assert!(b.sys.replaced.borrow().is_empty(), "not scrubbed");
+    assert_eq!(b.sys.storage.borrow().len(), 1, "not consumed");
 }

@@ -33,6 +33,8 @@ const HANDOFF_POLL_MS: u32 = 25;
 /// How long after an `ask` it could not answer a tab passes on a session that reaches it (a new tab waits
 /// 500 ms for one).
 const ASK_ANSWER_MS: u32 = 500;
+/// Two session ends this close are one (`expiring`): a provider that restates an end in whole seconds.
+const SAME_END_SECONDS: f64 = 2.0;
 /// Backoff after a failed refresh while the access token is still valid: 2, 4, 8 … 60 seconds.
 const MAX_BACKOFF_SECONDS: f64 = 60.0;
 
@@ -363,9 +365,15 @@ impl<H: Host> Client<H> {
             }
         };
         let mut s = old;
+        // The refresh token's end as the provider states it now; a refresh token kept (not rotated, nothing
+        // stated) keeps the end stated for it.
+        let stated_end = crate::token::refresh_lifetime(&body).map(|l| self.host.now() + l);
         // Rotation: the new refresh token replaces the old for every API; a provider that does not rotate keeps it.
         if tokens.refresh_token.is_some() {
             s.tokens.refresh_token = tokens.refresh_token;
+            s.refresh_expires_at = stated_end;
+        } else if stated_end.is_some() {
+            s.refresh_expires_at = stated_end;
         }
         if let Some((claims, claims_text)) = verified {
             s.claims = claims;
@@ -454,6 +462,54 @@ impl<H: Host> Client<H> {
     /// When a session without a refresh token ends (its access token's expiry), for the wrapper's timer.
     pub fn deadline(&self) -> Option<f64> {
         self.session.get_ref().as_ref().filter(|s| s.tokens.refresh_token.is_none()).and_then(|s| s.expires_at)
+    }
+
+    /// The `sessionExpiring` decision, for the wrapper's timer. The end of a session that cannot be extended:
+    /// without a refresh token, its access token's expiry (`deadline`); with one, the end of the refresh
+    /// token's lifetime when the provider stated one (`Session::refresh_expires_at`); else none. The app is
+    /// told `sessionExpiringSeconds` ahead, once per end (a refresh that moves the end — Keycloak's idle
+    /// timeout — tells again before the new one; a session past its end is `sessionEnded`'s business).
+    /// `take == false`: when to tell (unix seconds, maybe past), or `None`. `take == true`: if that time has
+    /// come, the seconds left, and the end counts as told.
+    pub fn expiring(&self, take: bool) -> Option<f64> {
+        let end = self.session.get_ref().as_ref().and_then(|s| if s.tokens.refresh_token.is_none() { s.expires_at } else { s.refresh_expires_at })?;
+        let now = self.host.now();
+        // The same end, restated by a refresh (Keycloak's `refresh_expires_in` capped by its session's maximum
+        // counts whole seconds): told already.
+        let told = end - self.warned_end.get();
+        if (-SAME_END_SECONDS..=SAME_END_SECONDS).contains(&told) || now >= end {
+            return None;
+        }
+        let at = end - self.config.session_expiring;
+        if !take {
+            return Some(at);
+        }
+        if now < at {
+            return None;
+        }
+        self.warned_end.set(end);
+        Some(end - now)
+    }
+
+    /// The tab became visible again, or the browser came back online (`online`): timers were throttled and
+    /// requests may have failed meanwhile, so the token is brought up to date now, before the app's next call
+    /// needs it — as a call would (`ensure_fresh`): refreshed only when due (within the refresh margin), one
+    /// flight in this tab and one tab at a time across tabs (tabs waking together: the first rotates, the
+    /// others take its tokens). Signed out: nothing. Without a refresh token: nothing until the access token
+    /// has expired, then the session ends. Back online, the backoff after failed refreshes is over (they
+    /// were the network's); a provider's `Retry-After` still holds. A session that ends meanwhile is no
+    /// failure here (the wrapper reports it as `sessionEnded`).
+    pub async fn resume(&self, online: bool) -> Result<()> {
+        if self.session.get_ref().is_none() {
+            return Ok(());
+        }
+        if online {
+            self.retry_after.set(0.0);
+        }
+        match self.ensure_fresh().await {
+            Err(e) if matches!(e.code, SessionEnded | NotSignedIn) && self.session.get_ref().is_none() => Ok(()),
+            r => r,
+        }
     }
 
     /// Ends, in every tab, a session without a refresh token whose access token has expired. Under the

@@ -18,6 +18,9 @@ pub struct Session {
     pub claims: Json,
     /// Unix seconds when the access token expires, if the provider said.
     pub expires_at: Option<f64>,
+    /// Unix seconds when the refresh token stops working, if the provider said (`refresh_expires_in`,
+    /// `refresh_token_expires_in`; see `token::refresh_lifetime`): the session cannot be extended past it.
+    pub refresh_expires_at: Option<f64>,
     /// With DPoP: the id of this session's key pair (a fresh one per login; not a secret).
     pub dpop_key: Option<String>,
     /// Refresh tokens of earlier sessions of the same user that a later login replaced in this browser
@@ -144,6 +147,10 @@ impl Session {
         if let Some(s) = &self.tokens.scope {
             push_member(&mut o, "scope", s);
         }
+        if let Some(r) = self.refresh_expires_at {
+            o.push_str(",\"rx\":");
+            json::write_u64(&mut o, r.max(0.0) as u64);
+        }
         if let Some(k) = &self.dpop_key {
             push_member(&mut o, "dk", k);
         }
@@ -206,6 +213,7 @@ impl Session {
             claims_text,
             claims,
             expires_at: Some(0.0),
+            refresh_expires_at: None,
             dpop_key: v.str_member("dk").map(String::from),
             retired: retired_of(&v)?,
             api_tokens: Vec::new(),
@@ -228,6 +236,7 @@ impl Session {
             claims_text,
             claims,
             expires_at,
+            refresh_expires_at: v.get("rx").and_then(Json::as_f64),
             dpop_key: s("dk"),
             retired: retired_of(v)?,
             api_tokens: api_tokens_of(v)?,
@@ -317,6 +326,7 @@ mod tests {
             claims: Json::parse(&claims_text, ErrorCode::JwtMalformed).ok().unwrap(),
             claims_text,
             expires_at: Some(1_700_000_300.0),
+            refresh_expires_at: Some(1_700_001_800.0),
             dpop_key: Some("k-1".into()),
             retired: vec![Retired { rt: RefreshToken::new("RT-0"), dpop_key: Some("k-0".into()) }],
             api_tokens: vec![ApiToken { api: "https://billing.example/v1".into(), access_token: AccessToken::new("AT-B"), expires_at: Some(1_700_000_600.0), expires_in: Some(600.0) }],
@@ -332,6 +342,7 @@ mod tests {
         assert_eq!(s.tokens.refresh_token.as_ref().map(|r| r.as_str()), Some("RT"));
         assert_eq!(s.tokens.id_token.as_deref(), Some("a.b.c"));
         assert_eq!(s.expires_at, Some(1_700_000_300.0));
+        assert_eq!(s.refresh_expires_at, Some(1_700_001_800.0), "the refresh token's stated end travels too");
         assert_eq!(s.claims_text, r#"{"sub":"alice","aud":["spa"],"exp":1700000300,"name":"A \"q\""}"#);
         assert_eq!(s.claims.str_member("sub"), Some("alice"));
         assert_eq!(s.dpop_key.as_deref(), Some("k-1"), "the tab that takes it over signs with the same key");

@@ -56,6 +56,15 @@ pub fn refresh_token_in(body: &str) -> Option<RefreshToken> {
     v.str_member("refresh_token").filter(|t| !t.is_empty()).map(RefreshToken::new)
 }
 
+/// How long the refresh token of a token response works, when the provider says so — a hard limit no
+/// refresh extends: Keycloak's `refresh_expires_in` (its SSO session's idle or maximum lifetime; 0 for an
+/// offline token: no limit stated), or `refresh_token_expires_in` (GitHub, LinkedIn, Google's time-limited
+/// grants). Seconds; `None` when neither is a positive number. No other member or claim is read.
+pub fn refresh_lifetime(body: &str) -> Option<f64> {
+    let v = Json::parse_object(body, TokenResponseInvalid).ok()?;
+    ["refresh_expires_in", "refresh_token_expires_in"].iter().find_map(|m| v.get(m).and_then(Json::as_f64).filter(|s| *s > 0.0))
+}
+
 /// Turns an HTTP response of the token endpoint into tokens or a typed error. `dpop` says whether the
 /// request carried a DPoP proof: then the token must be a DPoP token (RFC 9449 §5), else a Bearer one.
 pub fn process_token_response(status: u16, body: &str, dpop: bool) -> Result<TokenSet> {
@@ -144,6 +153,18 @@ mod tests {
         assert_eq!(refresh_body(&c, &rt, api), "grant_type=refresh_token&refresh_token=r&client_id=spa&resource=https%3A%2F%2Fb.example%2F&audience=b&scope=b%3Aread%20b%3Awrite");
         assert_eq!(refresh_body(&c, &rt, None), "grant_type=refresh_token&refresh_token=r&client_id=spa&resource=https%3A%2F%2Fa.example", "the login's names its own resource");
         assert!(code_exchange_body(&c, &AuthorizationCode::new("c"), &PkceCodeVerifier::new("v")).ends_with("&resource=https%3A%2F%2Fa.example"));
+    }
+
+    #[test]
+    fn the_refresh_tokens_lifetime_is_read_only_where_the_provider_states_it() {
+        let with = |m: &str| refresh_lifetime(&format!(r#"{{"access_token":"at","token_type":"Bearer"{m}}}"#));
+        assert_eq!(with(r#","refresh_expires_in":1800"#), Some(1800.0), "Keycloak");
+        assert_eq!(with(r#","refresh_token_expires_in":86400"#), Some(86400.0), "GitHub, LinkedIn, Google");
+        assert_eq!(with(r#","refresh_expires_in":0"#), None, "Keycloak's offline token: no limit stated");
+        assert_eq!(with(""), None);
+        assert_eq!(with(r#","refresh_expires_in":"1800""#), None, "not a number: not a statement");
+        assert_eq!(with(r#","refresh_expires_in":-5"#), None);
+        assert_eq!(refresh_lifetime("not json"), None);
     }
 
     #[test]

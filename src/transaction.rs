@@ -1,15 +1,19 @@
 //! The login transaction: what must survive the redirect to the provider and back in this tab
-//! (PKCE verifier, state, nonce, issuer, where to return). It is kept in sessionStorage under a key
-//! derived from `state` (so only the tab that started the login can finish it), read once at the
-//! callback and deleted at once, and expires after ten minutes. It never holds a token.
+//! (PKCE verifier, state, nonce, issuer, client, where to return). It is kept in sessionStorage under a key
+//! of this client (issuer and client_id) and `state` — so only the tab that started the login can finish
+//! it, and only the client that started it: two clients of one page never take each other's login — read
+//! once at the callback and deleted at once, and expires after ten minutes. It never holds a token.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 
 use crate::error::{fail, ErrorCode, Result};
 use crate::json::{self, Json};
-use crate::types::{IssuerUrl, Nonce, PkceCodeVerifier, State};
+use crate::types::{ClientId, IssuerUrl, Nonce, PkceCodeVerifier, State};
 
+/// What every transaction key starts with: `oidc-wasm.tx.<issuer>|<client_id>|<state>`. (Before issue 14
+/// the key was `oidc-wasm.tx.<state>`, for any client: a login in flight across that upgrade is not found,
+/// and ends `state_unknown`.)
 pub const STORAGE_PREFIX: &str = "oidc-wasm.tx.";
 /// Seconds a login may take from `login()` to the callback.
 pub const LIFETIME_SECONDS: f64 = 600.0;
@@ -45,6 +49,8 @@ pub struct LoginTransaction {
     pub code_verifier: PkceCodeVerifier,
     pub nonce: Nonce,
     pub issuer: IssuerUrl,
+    /// The client that started the login (checked against the one completing it).
+    pub client_id: ClientId,
     pub return_to: Option<String>,
     /// Unix seconds after which the transaction is refused and deleted.
     pub expires_at: u64,
@@ -66,10 +72,26 @@ pub fn parse_max_age(v: &str) -> Option<u64> {
     Some(v.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')))
 }
 
-pub fn storage_key(state: &State) -> String {
+/// The start of this client's transaction keys: `oidc-wasm.tx.<issuer>|<client_id>|`.
+pub fn client_prefix(issuer: &str, client_id: &str) -> String {
     let mut k = String::from(STORAGE_PREFIX);
+    for part in [issuer, "|", client_id, "|"] {
+        k.push_str(part);
+    }
+    k
+}
+
+/// The key of a transaction under a client's prefix (`client_prefix`).
+pub fn storage_key(prefix: &str, state: &State) -> String {
+    let mut k = String::from(prefix);
     k.push_str(state.as_str());
     k
+}
+
+/// Whether `key` is some client's transaction for `state` (`…|<state>`; a state is base64url, so it never
+/// holds the separator).
+pub fn is_key_for_state(key: &str, state: &State) -> bool {
+    key.starts_with(STORAGE_PREFIX) && key.strip_suffix(state.as_str()).is_some_and(|k| k.ends_with("|"))
 }
 
 /// `returnTo` must be a path on the app's own origin: `/x`, not `//evil.example` or `https://...`
@@ -93,6 +115,8 @@ impl LoginTransaction {
         json::write_str(&mut o, self.nonce.as_str());
         o.push_str(",\"issuer\":");
         json::write_str(&mut o, self.issuer.as_str());
+        o.push_str(",\"client_id\":");
+        json::write_str(&mut o, self.client_id.as_str());
         if let Some(r) = &self.return_to {
             o.push_str(",\"return_to\":");
             json::write_str(&mut o, r);
@@ -129,6 +153,7 @@ impl LoginTransaction {
             code_verifier: PkceCodeVerifier::new(s("code_verifier")?),
             nonce: Nonce::new(s("nonce")?),
             issuer: IssuerUrl::new(s("issuer")?),
+            client_id: ClientId::new(s("client_id")?),
             return_to: v.str_member("return_to").map(String::from),
             expires_at: expires_at as u64,
             dpop_key: v.str_member("dpop_key").map(String::from),
@@ -156,6 +181,7 @@ mod tests {
             code_verifier: PkceCodeVerifier::new("v"),
             nonce: Nonce::new("n"),
             issuer: IssuerUrl::new("https://op.example"),
+            client_id: ClientId::new("spa"),
             return_to: Some("/orders?id=1".into()),
             expires_at: 1_700_000_600,
             dpop_key: Some("k-1".into()),
@@ -178,7 +204,21 @@ mod tests {
         assert!(back.silent);
         let redirect = LoginTransaction { silent: false, ..tx() };
         assert!(!LoginTransaction::from_json(&redirect.to_json()).ok().unwrap().silent);
-        assert_eq!(storage_key(&back.state), "oidc-wasm.tx.s\"1");
+        assert_eq!(back.client_id.as_str(), "spa");
+        assert_eq!(storage_key(&client_prefix("https://op.example", "spa"), &back.state), "oidc-wasm.tx.https://op.example|spa|s\"1");
+    }
+
+    #[test]
+    fn keys_are_per_client_and_found_by_state() {
+        let state = State::new("abc");
+        let a = storage_key(&client_prefix("https://op.example", "workforce"), &state);
+        let b = storage_key(&client_prefix("https://op.example", "customers"), &state);
+        assert_ne!(a, b, "one issuer, two client ids: two keys");
+        assert_ne!(a, storage_key(&client_prefix("https://other.example", "workforce"), &state), "two issuers: two keys");
+        assert!(is_key_for_state(&a, &state) && is_key_for_state(&b, &state));
+        assert!(!is_key_for_state(&a, &State::new("bc")), "a state that is only a suffix of another is another state");
+        assert!(!is_key_for_state("oidc-wasm.tx.abc", &state), "the key of earlier versions (no client) is not one");
+        assert!(!is_key_for_state("other|abc", &state));
     }
 
     #[test]

@@ -137,10 +137,10 @@ async function main() {
       }
     }
     const state = randomB64u(32);
-    const tx = JSON.stringify({ v: 1, state, code_verifier: randomB64u(32), nonce, issuer, expires_at: now + 600 });
+    const tx = JSON.stringify({ v: 1, state, code_verifier: randomB64u(32), nonce, issuer, client_id: clientId, expires_at: now + 600 });
     const url = `${redirectUri}?code=${randomB64u(16)}&state=${state}`;
     return async () => {
-      store.set(`oidc-wasm.tx.${state}`, tx);
+      store.set(`oidc-wasm.tx.${issuer}|${clientId}|${state}`, tx); // the login transaction's key (src/transaction.rs)
       await core.call('callback', { url });
     };
   };

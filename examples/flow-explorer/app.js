@@ -5,9 +5,9 @@
 // Plain ES module, no build step; loaded from index.html (no inline script: the page runs under a CSP).
 //
 // /config.json (examples/server.mjs): issuer, clientId, scope, and optionally apiUrl (the sample API,
-// dev/api.mjs; its origin becomes the SDK's `apiOrigins`), refreshMarginSeconds, the SDK options `dpop`,
-// `persistSession`, `debug`, `resource`, `apis` and `exposeAccessToken` (passed to createClient as they are),
-// and `trace: false` to sign in without the step-by-step trace.
+// dev/api.mjs; its origin becomes the SDK's `apiOrigins`), refreshMarginSeconds, sessionExpiringSeconds, the SDK
+// options `dpop`, `persistSession`, `debug`, `resource`, `apis` and `exposeAccessToken` (passed to createClient as
+// they are), and `trace: false` to sign in without the step-by-step trace.
 //
 // Tokens: the SDK's trace objects carry tokens shortened by the core ("eyJhbGci… (812 chars)"); the
 // page shows them as they come and keeps the trace in memory only. The one exception is the
@@ -185,7 +185,8 @@ function logEvent(type, detail = {}) {
   if (testHooks) window.__oidcEvents.push({ type, at: Date.now(), ...detail });
   const item = document.createElement('li');
   item.dataset.event = type;
-  item.textContent = `${new Date().toLocaleTimeString()}  ${type}${detail.code ? ` (${detail.code})` : ''}`;
+  const about = detail.code ? ` (${detail.code})` : detail.secondsLeft !== undefined ? ` (${detail.secondsLeft} s left)` : '';
+  item.textContent = `${new Date().toLocaleTimeString()}  ${type}${about}`;
   $('events').prepend(item);
 }
 
@@ -733,6 +734,7 @@ async function main() {
   apiOrigins = apiUrl ? [new URL(apiUrl).origin] : [location.origin];
   if (apiUrl) options.apiOrigins = apiOrigins;
   if (typeof config.refreshMarginSeconds === 'number') options.refreshMarginSeconds = config.refreshMarginSeconds;
+  if (typeof config.sessionExpiringSeconds === 'number') options.sessionExpiringSeconds = config.sessionExpiringSeconds;
   if (config.dpop !== undefined) options.dpop = config.dpop;
   if (config.persistSession !== undefined) options.persistSession = config.persistSession;
   if (config.debug !== undefined) options.debug = config.debug;
@@ -765,6 +767,8 @@ async function main() {
       showSignedOut('Your session ended: you signed out (maybe in another tab), or the provider no longer accepts the refresh token.');
     });
     client.on('error', (err) => logEvent('error', { code: errorCode(err) }));
+    // The session cannot be extended (no refresh token, or one with a stated end) and ends soon.
+    client.on('sessionExpiring', ({ secondsLeft }) => logEvent('sessionExpiring', { secondsLeft }));
   }
 
   const signIn = async (button) => {

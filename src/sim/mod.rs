@@ -83,6 +83,9 @@ pub struct Settings {
     pub apis: bool,
     /// The provider does not grant billing's resource: its token requests get `invalid_target`.
     pub deny_billing: bool,
+    /// Tabs become visible and the browser comes back online (`resume`, issue 14). Off for the seeds of
+    /// `REGRESSIONS`, found before these events existed: they replay the schedule that found their bug.
+    pub wakes: bool,
 }
 
 impl Settings {
@@ -98,6 +101,7 @@ impl Settings {
             access_ttl: [60.0, 300.0, 900.0][rng.below(3)],
             faults: [0, 0, 3, 10][rng.below(4)],
             ops: 60 + rng.below(60) as u32,
+            wakes: !REGRESSIONS.contains(&seed),
         }
     }
 }
@@ -497,6 +501,10 @@ impl Sim {
     pub fn with(seed: u64, apis: bool) -> Sim {
         let mut rng = Rng::new(seed);
         let settings = Settings::of_seed(seed, &mut rng, apis);
+        Sim::with_settings(seed, rng, settings)
+    }
+
+    fn with_settings(seed: u64, rng: Rng, settings: Settings) -> Sim {
         let ops = settings.ops;
         let op = Provider::new(settings.access_ttl, settings.rotation, settings.deny_billing);
         let w = World {
@@ -727,6 +735,11 @@ impl Sim {
                 let r = c.logout(None, false).await.map(|u| u.map_or(Then::Nothing, Then::Navigate));
                 w.borrow_mut().finished.push(Finished { page, what, result: r, started_at });
             }),
+            // The page's `visibilitychange` (to visible) or `online` listener (js/follow-tab.ts).
+            "visible" | "online" => Box::pin(async move {
+                let r = c.resume(what == "online").await.map(|_| Then::Nothing);
+                w.borrow_mut().finished.push(Finished { page, what, result: r, started_at });
+            }),
             _ => Box::pin(async move {
                 let r = c.login(None, &[]).await.map(Then::Navigate);
                 w.borrow_mut().finished.push(Finished { page, what: "login", result: r, started_at });
@@ -892,6 +905,9 @@ impl Sim {
             Op(usize),
             Message(usize),
             Call(PageId, &'static str),
+            /// Tabs become visible together (windows uncovered at once), or the browser comes back online
+            /// (every tab hears `online` at the same moment).
+            Wake(Vec<PageId>, &'static str),
             Return(usize),
             OpenTab,
             Reload(TabId),
@@ -933,6 +949,14 @@ impl Sim {
                 evs.push((2, Ev::Call(*p, "refresh")));
                 evs.push((1, Ev::Call(*p, "logout")));
                 evs.push((if *signed_in { 1 } else { 4 }, Ev::Call(*p, "login")));
+            }
+            if !ready.is_empty() && self.w.borrow().settings.wakes {
+                let mut some: Vec<PageId> = ready.iter().map(|(p, _)| *p).filter(|_| self.rng().percent(50)).collect();
+                if some.is_empty() {
+                    some.push(ready[0].0);
+                }
+                evs.push((2, Ev::Wake(some, "visible")));
+                evs.push((1, Ev::Wake(ready.iter().map(|(p, _)| *p).collect(), "online")));
             }
             for i in 0..self.at_provider.len() {
                 evs.push((8, Ev::Return(i)));
@@ -984,6 +1008,12 @@ impl Sim {
             Ev::Call(p, what) => {
                 self.ops_left -= 1;
                 self.spawn(p, what);
+            }
+            Ev::Wake(pages, what) => {
+                self.ops_left -= 1;
+                for p in pages {
+                    self.spawn(p, what);
+                }
             }
             Ev::Return(i) => {
                 self.ops_left -= 1;
@@ -1280,6 +1310,137 @@ const REGRESSIONS: &[u64] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Sim {
+        /// Runs what is in flight (no new app calls) until nothing is, checking the invariants.
+        fn settle(&mut self) -> core::result::Result<(), String> {
+            for _ in 0..20_000 {
+                self.poll_all();
+                self.check_always();
+                if self.quiescent() {
+                    self.check_quiescent();
+                }
+                if let Some(why) = &self.failure {
+                    return Err(format!("seed {}: {why}\n{}", self.seed, self.w.borrow().trace.join("\n")));
+                }
+                if self.quiescent() || !self.step(true) {
+                    return Ok(());
+                }
+            }
+            Err(format!("seed {}: no end", self.seed))
+        }
+
+        fn refreshes_presented(&self) -> usize {
+            self.w.borrow().op.presented.len()
+        }
+
+        fn failed_calls(&self) -> Vec<String> {
+            self.w.borrow().trace.iter().filter(|l| l.contains(" failed: ")).cloned().collect()
+        }
+    }
+
+    /// Tabs that wake together with a token due — windows uncovered at once (`visibilitychange`), or the
+    /// browser back online (`online` in every tab at the same moment) — each calling `resume`: under any
+    /// interleaving of their requests, locks and messages (the seed picks it), exactly one refresh between
+    /// them, every tab ends with its tokens, and the app's next calls need none. Then, signed out, waking
+    /// makes no request at all.
+    fn wake_together(seed: u64) -> core::result::Result<String, String> {
+        let mut rng = Rng::new(seed);
+        let mut settings = Settings::of_seed(seed, &mut rng, false);
+        settings.faults = 0;
+        settings.rotation = true;
+        let tabs = 2 + rng.below(4);
+        let what = if rng.percent(50) { "visible" } else { "online" };
+        let ttl = settings.access_ttl;
+        let mut sim = Sim::with_settings(seed, rng, settings);
+        sim.settle()?;
+        let first = sim.pages[0].id;
+        sim.spawn(first, "login");
+        sim.settle()?;
+        let (tab, url) = sim.at_provider.remove(0);
+        let back = {
+            let mut w = sim.w.borrow_mut();
+            w.op.now = w.now;
+            w.op.authorize(&url)
+        };
+        sim.open_page(tab, back);
+        sim.settle()?;
+        for _ in 1..tabs {
+            let t = sim.new_tab();
+            sim.open_page(t, None);
+            sim.settle()?;
+        }
+        let fail = |sim: &Sim, why: String| Err(format!("seed {seed}: {why}\n{}", sim.w.borrow().trace.join("\n")));
+        if sim.pages.len() != tabs || !sim.pages.iter().all(|p| p.client.is_authenticated()) {
+            return fail(&sim, format!("{tabs} tabs did not all sign in"));
+        }
+        // Hidden for a while (no timer ran): the access token is within the refresh margin now.
+        sim.w.borrow_mut().now += ttl - 10.0;
+        let before = sim.refreshes_presented();
+        let pages: Vec<PageId> = sim.pages.iter().map(|p| p.id).collect();
+        for p in &pages {
+            sim.spawn(*p, what);
+            // The next tab wakes at once, or a few steps later (its own refresh may be running, done, or
+            // on its way to the other tabs by then).
+            let gap = sim.rng().below(8);
+            for _ in 0..gap {
+                sim.poll_all();
+                if !sim.step(true) {
+                    break;
+                }
+            }
+        }
+        sim.settle()?;
+        let rotations = sim.refreshes_presented() - before;
+        if rotations != 1 {
+            return fail(&sim, format!("{tabs} tabs woke ({what}): {rotations} refreshes, not one"));
+        }
+        if !sim.failed_calls().is_empty() {
+            return fail(&sim, format!("calls failed: {:?}", sim.failed_calls()));
+        }
+        let held: BTreeSet<Option<String>> =
+            sim.pages.iter().map(|p| p.client.session.borrow().as_ref().and_then(|s| s.tokens.refresh_token.as_ref().map(|r| r.as_str().to_string()))).collect();
+        if held.len() != 1 {
+            return fail(&sim, format!("the tabs hold different sessions: {held:?}"));
+        }
+        for p in &pages {
+            sim.spawn(*p, "api");
+        }
+        sim.settle()?;
+        if sim.refreshes_presented() != before + 1 {
+            return fail(&sim, "the app's next calls refreshed again".into());
+        }
+        // Signed out everywhere: waking asks nothing of the provider.
+        sim.spawn(pages[0], "logout");
+        sim.settle()?;
+        let requests = sim.w.borrow().trace.iter().filter(|l| l.contains("reaches the server")).count();
+        let pages: Vec<PageId> = sim.pages.iter().map(|p| p.id).collect();
+        for p in &pages {
+            sim.spawn(*p, what);
+        }
+        sim.settle()?;
+        if sim.w.borrow().trace.iter().filter(|l| l.contains("reaches the server")).count() != requests {
+            return fail(&sim, "a signed-out tab made a request when it woke".into());
+        }
+        Ok(format!("{tabs} tabs, {what}"))
+    }
+
+    #[test]
+    fn tabs_waking_together_refresh_once() {
+        if let Some(seed) = env_u64("SIM_WAKE_SEED") {
+            match wake_together(seed) {
+                Ok(what) => eprintln!("seed {seed}: {what}: one refresh"),
+                Err(report) => panic!("{report}"),
+            }
+            return;
+        }
+        let n = env_u64("SIM_SEEDS").unwrap_or(2000).min(500);
+        let failures: Vec<String> = (1..=n).filter_map(|seed| wake_together(seed).err()).collect();
+        if let Some(first) = failures.first() {
+            eprintln!("{first}");
+        }
+        assert!(failures.is_empty(), "{} of {n} seeds failed (replay one: SIM_WAKE_SEED=<n> cargo test --lib sim:: -- --nocapture)", failures.len());
+    }
 
     fn env_u64(name: &str) -> Option<u64> {
         std::env::var(name).ok().and_then(|v| v.parse().ok())

@@ -150,9 +150,10 @@ export async function openSignedOut(page, app) {
   await page.waitForSelector('body[data-state="signed-out"]');
 }
 
-/** Clicks "Sign in", then logs in on the provider's login page, and consents when it asks. */
-export async function loginAtProvider(page, { app, op, username }) {
-  await page.click('#sign-in:not([disabled])');
+/** Clicks "Sign in" (or the `signIn` selector), then logs in on the provider's login page, and consents when
+ * it asks. */
+export async function loginAtProvider(page, { app, op, username, signIn = '#sign-in:not([disabled])' }) {
+  await page.click(signIn);
   await page.waitForURL((u) => u.origin === new URL(op.issuer).origin && u.pathname.startsWith('/interaction/'));
   await page.fill('input[name="login"]', username);
   await page.fill('input[name="password"]', 'any-password');

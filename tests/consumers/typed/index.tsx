@@ -32,6 +32,7 @@ export async function core(): Promise<string | undefined> {
     if (e instanceof OidcError) {
       const code: OidcErrorCode = e.code;
       if (code === 'authorization_error') return e.error;
+      if (code === 'callback_not_for_this_client') return undefined; // another client of the page completes it
       // @ts-expect-error not an error code
       if (code === 'no_such_code') return undefined;
     }
@@ -65,6 +66,7 @@ export async function session(client: OidcClient): Promise<number> {
   off();
   // @ts-expect-error not an event
   client.on('tokenExpired', () => {});
+  client.on('sessionExpiring', ({ secondsLeft }) => { const left: number = secondsLeft; void left; });
   const res: Response = await client.fetchWithToken('https://api.example.com/orders', { method: 'GET' });
   const info: Record<string, unknown> = await client.getUserInfo();
   void info;
@@ -141,6 +143,22 @@ export const reactApp = (
 // @ts-expect-error config is required
 export const reactBad = <AuthProvider><Profile /></AuthProvider>;
 
+// Two providers on one page: each <AuthProvider> named, each read by its name.
+function BothProviders() {
+  const workforce = useReactAuth('workforce');
+  const customers: ReactAuth = useReactAuth('customers');
+  return <p>{workforce.user?.sub} / {customers.user?.sub}</p>;
+}
+export const reactTwoProviders = (
+  <AuthProvider name="workforce" config={config}>
+    <AuthProvider name="customers" config={{ ...config, clientId: 'customers' }}>
+      <BothProviders />
+    </AuthProvider>
+  </AuthProvider>
+);
+// @ts-expect-error a name is a string
+export const reactBadName = <AuthProvider name={1} config={config}><BothProviders /></AuthProvider>;
+
 // Vue: the plugin and a component using the refs.
 const VueProfile = defineComponent({
   setup() {
@@ -164,3 +182,12 @@ export function vueNarrowing(auth: VueAuth): string {
 }
 
 export const vueApp = createApp(VueProfile).use(createAuth(config, { onRedirectCallback: (to) => void to }));
+
+// Vue: one plugin per client, each with its name.
+export const vueTwoProviders = createApp(VueProfile)
+  .use(createAuth(config, { name: 'workforce' }))
+  .use(createAuth({ ...config, clientId: 'customers' }, { name: 'customers' }));
+export function vueNamed(): string | undefined {
+  const customers: VueAuth = useVueAuth('customers');
+  return customers.user.value?.sub;
+}
