@@ -157,3 +157,6 @@ export function useAuth(): Auth {
 
 export { OidcError };
 export type { OidcClient, OidcConfig, User, LoginOptions, LogoutOptions, CallbackResult };
+
+export { RequireAuth, withAuthenticationRequired } from './react-guard.js';
+export type { RequireAuthOptions, RequireAuthProps } from './react-guard.js';
