@@ -41,7 +41,8 @@ function defaultError(error: OidcError): ReactNode {
 export function RequireAuth({ children, fallback = null, errorFallback, onError, returnTo, loginOptions }: RequireAuthProps): ReactElement {
   const auth = useAuth();
   const [loginError, setLoginError] = useState<OidcError | null>(null);
-  const started = useRef(false); // kept across StrictMode's second mount: one login per mount (until signed in)
+  const started = useRef(false); // kept across StrictMode's second mount: one login per mount
+  const signedIn = useRef(false);
   const step = guardStep({ isLoading: auth.isLoading, isAuthenticated: auth.isAuthenticated, error: auth.error ?? loginError });
   const error = step === 'error' ? auth.error ?? loginError : null;
   const optionsRef = useRef({ returnTo, loginOptions, onError });
@@ -55,9 +56,10 @@ export function RequireAuth({ children, fallback = null, errorFallback, onError,
   };
 
   useEffect(() => {
-    // Signed in, a later sign-out (in another tab, say) may log in again: that needs a login that worked.
-    if (step === 'allow') started.current = false;
-    if (step !== 'login' || started.current) return;
+    // Once per mount. Signed out after having been signed in here (logout() in this tab, whose own
+    // navigation a login would override, or in another tab), no login either: the fallback shows.
+    if (step === 'allow') signedIn.current = true;
+    if (step !== 'login' || started.current || signedIn.current) return;
     started.current = true;
     start();
   }, [step]); // eslint-disable-line react-hooks/exhaustive-deps
