@@ -175,3 +175,6 @@ export function useAuth(name?: string): Auth {
 
 export { OidcError };
 export type { OidcClient, OidcConfig, User, LoginOptions, LogoutOptions, CallbackResult };
+
+export { RequireAuth, withAuthenticationRequired } from './react-guard.js';
+export type { RequireAuthOptions, RequireAuthProps } from './react-guard.js';

@@ -9,6 +9,7 @@
 import { OidcError, type OidcClient, type OidcConfig, type User } from './index.js';
 import type { CallbackResult, LoginOptions, LogoutOptions } from './index.js';
 import { asOidcError, boot, configKey } from './boot.js';
+import { registerGuardReporter } from './vue-guard.js';
 import { computed, inject, shallowRef, type App, type ComputedRef, type InjectionKey, type Plugin } from 'vue';
 
 /** The whole state in one object, a union on `isAuthenticated` (as React's `useAuth()` returns it). */
@@ -90,6 +91,8 @@ export function createAuth(config: OidcConfig, options: AuthOptions = {}): Plugi
     getAccessToken: async (options) => (await current().ready).getAccessToken(options),
   };
 
+  registerGuardReporter(auth, (e) => { error.value = e; }); // a guard's login that could not start
+
   let started = false;
   async function start(): Promise<void> {
     const b = current();
@@ -162,3 +165,6 @@ export function useAuth(name?: string): Auth {
 
 export { OidcError };
 export type { OidcClient, OidcConfig, User, LoginOptions, LogoutOptions, CallbackResult };
+
+export { createAuthGuard } from './vue-guard.js';
+export type { AuthGuard, AuthGuardOptions, GuardRoute } from './vue-guard.js';

@@ -5,6 +5,7 @@
 #   3. native Rust tests            cargo test (default and --features full), then clippy (panic-free core)
 #   4. fuzz smoke run (cargo fuzz, 10 s per target; FUZZ_SECONDS to change)
 #   5. wasm tests in headless Chromium (WebCrypto verification through the real browser host)
+#   5b. unit tests of the TypeScript layer (the route guards' decision, the vue-router guard)
 #   6. end-to-end: real logins in headless Chromium against a local oidc-provider on 127.0.0.1
 #   7. conformance: a hostile provider serving each OpenID Foundation RP case and JOSE attack
 #   8. providers: simulated Keycloak, Auth0, Entra ID, Okta, Cognito, Google, Ping, Zitadel, Authentik
@@ -36,6 +37,9 @@ step "wasm tests in headless Chromium"
 node_modules/.bin/esbuild js/host.ts --format=esm --target=es2020 --outfile=build/test-host.js --log-level=warning
 # The runner is wasm-bindgen-test-runner (.cargo/config.toml); it reads webdriver.json for Chrome flags.
 WASM_BINDGEN_TEST_TIMEOUT=60 cargo test --target wasm32-unknown-unknown --lib --features full
+
+step "unit tests of the TypeScript layer (node --test tests/unit/: the route guards)"
+node --test tests/unit/
 
 step "end-to-end tests (headless Chromium, local OpenID Provider)"
 node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/

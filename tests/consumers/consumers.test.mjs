@@ -13,7 +13,13 @@
 //      plain script tag (examples/plain, the tarball's dist/oidc-wasm.global.js), Vite + React 19
 //      (examples/react), the same app on React 18 (tests/consumers/react18: manifest and lockfile),
 //      Vite + Vue (examples/vue), webpack 5 (tests/consumers/webpack), and the React example under the
-//      Vite dev server (dependency pre-bundling and the wasm URL).
+//      Vite dev server (dependency pre-bundling and the wasm URL). In the React (19 and 18) and Vue apps,
+//      the route guards too (react-router's <RequireAuth>, vue-router's createAuthGuard): a protected
+//      route comes back to itself signed in, a failed callback shows its error and logs in no more (the
+//      navigations to the authorization endpoint counted), a public route starts no login.
+//    Next.js (examples/nextjs, App Router): `next build` (one per run) and `next start`; the server-rendered
+//    HTML holds the loading state; both wasm modules are emitted; a protected page signs in through the
+//    development provider (dev/dev-provider.mjs, in-process), calls its sample API (200), signs out.
 // 4. The README's first run, as a new user does it (issue #15): a new app from create-vite's react-ts
 //    template (create-vite is a dev dependency of this repository, so its version is fixed), the
 //    packed package and oidc-provider installed (tests/consumers/quickstart-react: the template's manifest
@@ -48,6 +54,7 @@ import { dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from '../support/chromium.mjs';
 import { accountClaims, startProvider } from '../../dev/provider.mjs';
+import { startDevProvider } from '../../dev/dev-provider.mjs';
 import { startStaticServer } from '../../examples/plain/serve.mjs';
 import { fileInside, sendFile, serve } from '../../examples/static.mjs';
 
@@ -58,15 +65,15 @@ const ONLY = process.env.CONSUMERS_ONLY ? new Set(process.env.CONSUMERS_ONLY.spl
 const enabled = (name) => !ONLY || ONLY.has(name);
 
 const MINUTE = 60_000;
-const T = { pack: 2 * MINUTE, install: 4 * MINUTE, build: 2 * MINUTE, tsc: 2 * MINUTE, signIn: 45_000, step: 15_000, devServer: MINUTE };
+const T = { pack: 2 * MINUTE, install: 4 * MINUTE, build: 2 * MINUTE, nextBuild: 6 * MINUTE, tsc: 2 * MINUTE, signIn: 45_000, step: 15_000, devServer: MINUTE };
 
 // The apps: where their sources are (copied without node_modules and build output), how they are built,
 // what is served, and who signs in. Their redirect URI is /callback.
 const APPS = {
-  react: { src: 'examples/react', build: ['npm', 'run', 'build'], serve: 'dist', user: 'ada', react: '19.' },
+  react: { src: 'examples/react', build: ['npm', 'run', 'build'], serve: 'dist', user: 'ada', react: '19.', guards: ['margaret', 'katherine'] },
   // The same app on React 18: examples/react's sources with the manifest and lockfile of tests/consumers/react18.
-  react18: { src: 'examples/react', manifest: 'tests/consumers/react18', build: ['npm', 'run', 'build'], serve: 'dist', user: 'alan', react: '18.' },
-  vue: { src: 'examples/vue', build: ['npm', 'run', 'build'], serve: 'dist', user: 'grace' },
+  react18: { src: 'examples/react', manifest: 'tests/consumers/react18', build: ['npm', 'run', 'build'], serve: 'dist', user: 'alan', react: '18.', guards: ['dorothy', 'hedy'] },
+  vue: { src: 'examples/vue', build: ['npm', 'run', 'build'], serve: 'dist', user: 'grace', guards: ['frances', 'radia'] },
   webpack: { src: 'tests/consumers/webpack', build: ['npm', 'run', 'build'], serve: 'public', user: 'barbara' },
 };
 const SKIP_COPY = new Set(['node_modules', 'dist', 'build', 'artifacts']);
@@ -350,6 +357,200 @@ async function signInAndOut(name, origin, username, { csp = true } = {}) {
   }
 }
 
+/** Requests that would leave loopback (the provider's pages ask for a web font) are refused at once, so a
+ * page's load event never waits for a DNS lookup that cannot succeed here. */
+async function loopbackOnly(context) {
+  await context.route((url) => !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname), (r) => { if (process.env.CONSUMERS_DEBUG) console.log(`# refused ${r.request().url().slice(0, 120)}`); return r.abort(); });
+}
+
+/** The provider's login page: username, any password, and the consent page on the account's first sign-in. */
+async function providerSignIn(page, origin, username) {
+  await page.fill('input[name="login"]', username);
+  await page.fill('input[name="password"]', 'any-password');
+  await page.click('button[type="submit"]');
+  await page.waitForURL((u) => u.origin === origin || (u.pathname.startsWith('/interaction/') && u.search === ''));
+  if (new URL(page.url()).origin !== origin) {
+    await page.click('button:has-text("Continue")'); // consent, on this account's first sign-in
+    await page.waitForURL((u) => u.origin === origin);
+  }
+}
+
+/**
+ * The route guards (issue #14 item 3) in the app at `origin` (examples/react with react-router's
+ * <RequireAuth>, examples/vue with vue-router and createAuthGuard), each part in a new browser:
+ *   1. a public route never starts a login; a link to the protected route /orders/7?tab=items#note goes
+ *      to the provider once and, signed in, comes back to exactly that route; signing out there goes to
+ *      the provider's logout, not to a new login;
+ *   2. the protected route opened signed out, and the login cancelled at the provider: the callback
+ *      (error=access_denied) shows the error; the protected route, followed again, shows the guard's
+ *      error and goes nowhere — no second navigation to the authorization endpoint; the user's "Try
+ *      again" signs in and comes back to the route.
+ * Navigations to the authorization endpoint are counted in the browser.
+ */
+async function routeGuards(name, origin, [first, second]) {
+  const discovery = await (await fetch(`${op.issuer}/.well-known/openid-configuration`)).json();
+  const authorizationEndpoint = discovery.authorization_endpoint;
+  const opOrigin = new URL(op.issuer).origin;
+  const ORDER = '/orders/7?tab=items#note';
+  const route = (page) => { const u = new URL(page.url()); return `${u.pathname}${u.search}${u.hash}`; };
+
+  async function inNewBrowser(label, fn) {
+    const context = await browser.newContext();
+    context.setDefaultTimeout(T.step);
+    await loopbackOnly(context);
+    const page = await context.newPage();
+    const toProvider = [];
+    page.on('request', (req) => {
+      if (req.isNavigationRequest() && req.url().split('?')[0] === authorizationEndpoint) toProvider.push(req.url());
+    });
+    const consoleMessages = [];
+    page.on('console', (msg) => {
+      if (process.env.CONSUMERS_DEBUG) console.log(`# [${name} ${label}] ${msg.type()}: ${msg.text().slice(0, 300)}`);
+      if (msg.type() === 'error' && new URL(page.url()).origin === origin) consoleMessages.push(msg.text());
+    });
+    page.on('pageerror', (err) => consoleMessages.push(`pageerror: ${err.message}`));
+    const where = () => `(${name}, ${label}; at ${route(page)}; console: ${JSON.stringify(consoleMessages.slice(-5).map((m) => m.slice(0, 300)))})`;
+    try {
+      await screenshotOnFailure(page, `${name}-${label}`, () => fn(page, toProvider, where));
+      assert.deepEqual(consoleMessages.filter((m) => /pageerror/.test(m)), [], `no page errors ${where()}`);
+    } finally {
+      await context.close().catch(() => {});
+    }
+  }
+
+  await inNewBrowser('guard-signin', async (page, toProvider, where) => {
+    await page.goto(`${origin}/about`);
+    await page.waitForSelector('main[data-state="signed-out"] #about', { timeout: T.signIn });
+    await page.waitForLoadState('networkidle');
+    assert.equal(toProvider.length, 0, `a public route starts no login ${where()}`);
+
+    await page.click('#nav-order');
+    await page.waitForURL((u) => u.origin === opOrigin && u.pathname.startsWith('/interaction/'));
+    assert.equal(toProvider.length, 1, `the protected route sent the browser to the provider once ${where()}`);
+    await providerSignIn(page, origin, first);
+    await page.waitForSelector('main[data-state="signed-in"] #order', { timeout: T.signIn });
+    assert.equal(route(page), ORDER, `back on the protected route, query and fragment kept (returnTo) ${where()}`);
+    assert.equal((await page.textContent('#order-user')).trim(), `for ${accountClaims(first).name}`, `the route shows the signed-in user ${where()}`);
+    assert.equal(toProvider.length, 1, `no second login after the callback ${where()}`);
+
+    // Signing out on the protected route: the provider's logout, not a new login by the guard.
+    await page.click('#order-sign-out');
+    await page.waitForURL((u) => u.origin === opOrigin && u.pathname.startsWith('/session/end'));
+    await page.click('button:has-text("Yes, sign me out")');
+    await page.waitForURL((u) => u.origin === origin);
+    await page.waitForSelector('main[data-state="signed-out"]', { timeout: T.signIn });
+    assert.equal(toProvider.length, 1, `the sign-out started no login ${where()}`);
+  });
+
+  await inNewBrowser('guard-failed-callback', async (page, toProvider, where) => {
+    await page.goto(`${origin}/orders/8`);
+    await page.waitForURL((u) => u.origin === opOrigin && u.pathname.startsWith('/interaction/'), { timeout: T.signIn });
+    assert.equal(toProvider.length, 1, `opened signed out, the protected route went to the provider ${where()}`);
+    await page.click('a:has-text("Cancel")'); // the provider answers error=access_denied to the redirect URI
+    await page.waitForURL((u) => u.origin === origin);
+    await page.waitForSelector('main[data-state="error"] #error', { timeout: T.signIn });
+    assert.equal(await page.getAttribute('#error', 'data-code'), 'authorization_error', `the failed callback is shown ${where()}`);
+    assert.match(await page.textContent('#error'), /access_denied/, `the provider's error is named ${where()}`);
+    const url = new URL(page.url());
+    assert.equal(url.pathname, '/callback', `the app stays on the redirect URI ${where()}`);
+    assert.deepEqual(['code', 'state', 'iss', 'error'].filter((p) => url.searchParams.has(p)), [], 'the response was taken out of the address bar');
+
+    // The protected route again, with the error in the state: the guard shows it and logs in no more.
+    await page.click('#nav-order');
+    const quiet = (p) => { p.catch(() => {}); return p; };
+    const reaction = await Promise.race([
+      quiet(page.waitForSelector('#guard-error').then(() => 'the guard shows the error')),
+      quiet(page.waitForURL((u) => u.origin === opOrigin).then(() => 'went to the provider again')),
+    ]);
+    assert.equal(reaction, 'the guard shows the error', `the protected route after a failed callback ${where()}`);
+    await page.waitForLoadState('networkidle');
+    assert.equal(new URL(page.url()).origin, origin, `still in the app ${where()}`);
+    assert.equal(toProvider.length, 1, `no redirect loop: no second navigation to the authorization endpoint ${where()}`);
+
+    // The user's choice: try again; signed in, back on the route.
+    await page.click('#retry');
+    await page.waitForURL((u) => u.origin === opOrigin && u.pathname.startsWith('/interaction/'));
+    assert.equal(toProvider.length, 2, `"Try again" went to the provider ${where()}`);
+    await providerSignIn(page, origin, second);
+    await page.waitForSelector('main[data-state="signed-in"] #order', { timeout: T.signIn });
+    assert.equal(route(page), ORDER, `back on the protected route after "Try again" ${where()}`);
+    assert.equal(toProvider.length, 2, `one navigation to the provider per login ${where()}`);
+  });
+}
+
+/**
+ * The Next.js example at `origin`: the protected page, opened signed out, goes to the provider once and
+ * comes back to itself (query kept) signed in; the sample API answers 200 to fetchWithToken; sign-out
+ * through the provider's confirmation. The default wasm module is fetched as application/wasm; no CSP
+ * violation or error in the console.
+ */
+async function nextFlow(origin, dev, username) {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(T.step);
+  await loopbackOnly(context);
+  const page = await context.newPage();
+  const opOrigin = new URL(dev.issuer).origin;
+  const authorizationEndpoint = `${dev.issuer}/auth`;
+  let toProvider = 0;
+  page.on('request', (req) => {
+    if (req.isNavigationRequest() && req.url().split('?')[0] === authorizationEndpoint) toProvider += 1;
+  });
+  const consoleMessages = [];
+  const onApp = () => { try { return new URL(page.url()).origin === origin; } catch { return false; } };
+  page.on('console', (msg) => {
+    if (process.env.CONSUMERS_DEBUG) console.log(`# [nextjs] ${msg.type()}: ${msg.text().slice(0, 300)}`);
+    if (onApp() && !/\/favicon\.ico$/.test(msg.location()?.url ?? '')) consoleMessages.push(`${msg.type()}: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => consoleMessages.push(`pageerror: ${err.message}`));
+  const wasmResponses = [];
+  page.on('response', (r) => {
+    if (new URL(r.url()).pathname.endsWith('.wasm')) wasmResponses.push({ path: new URL(r.url()).pathname, status: r.status(), type: r.headers()['content-type'] });
+  });
+  const where = () => `(nextjs; at ${page.url().split('?')[0]}; console: ${JSON.stringify(consoleMessages.slice(-8).map((m) => m.slice(0, 300)))})`;
+  try {
+    await screenshotOnFailure(page, 'nextjs', async () => {
+      await page.goto(`${origin}/protected?tab=api`);
+      await page.waitForURL((u) => u.origin === opOrigin && u.pathname.startsWith('/interaction/'), { timeout: T.signIn });
+      assert.equal(toProvider, 1, `signed out, the protected page went to the provider ${where()}`);
+      await providerSignIn(page, origin, username);
+      await page.waitForSelector('#session[data-state="signed-in"]', { timeout: T.signIn });
+      await page.waitForSelector('#protected');
+      const u = new URL(page.url());
+      assert.equal(`${u.pathname}${u.search}`, '/protected?tab=api', `back on the protected page (returnTo, router.replace) ${where()}`);
+      assert.equal((await page.textContent('#user-name')).trim(), `Signed in as ${accountClaims(username).name}`, 'the layout names the user');
+      assert.equal((await page.textContent('#protected-user')).trim(), `Hello ${accountClaims(username).name}`, 'the protected page names the user');
+
+      await page.click('#call-api');
+      await page.waitForFunction(() => (document.querySelector('#api-answer')?.textContent ?? '') !== '');
+      const answer = (await page.textContent('#api-answer')).trim();
+      const [status, ...body] = answer.split(' ');
+      assert.equal(status, '200', `the sample API answers 200 to the access token: ${answer.slice(0, 300)} ${where()}`);
+      const me = JSON.parse(body.join(' '));
+      assert.equal(me.sub, username, 'the API saw the signed-in user');
+      assert.ok(String(me.scope).split(' ').includes('api:read'), `the token carries the API scope: ${me.scope}`);
+
+      // Two page loads (before the provider and after): the default module each time, never the full one.
+      assert.ok(wasmResponses.length >= 1, 'the wasm was fetched');
+      for (const r of wasmResponses) {
+        assert.match(r.path, /^\/_next\/static\/media\/oidc_wasm_bg\.[^/]+\.wasm$/, `the default module, from Next's static media: ${JSON.stringify(wasmResponses)}`);
+        assert.ok(r.status === 200 || r.status === 304, `fetched: ${JSON.stringify(r)}`);
+        if (r.status === 200) assert.equal(r.type, 'application/wasm', 'served as application/wasm');
+      }
+
+      await page.click('#sign-out');
+      await page.waitForURL((v) => v.origin === opOrigin && v.pathname.startsWith('/session/end'));
+      await page.click('button:has-text("Yes, sign me out")');
+      await page.waitForURL((v) => v.origin === origin);
+      await page.waitForSelector('#session[data-state="signed-out"]', { timeout: T.signIn });
+      assert.equal(toProvider, 1, `one login in all ${where()}`);
+      const problems = consoleMessages.filter((m) => /Content Security Policy|Refused to|pageerror|^error:/i.test(m));
+      assert.deepEqual(problems.map((m) => m.slice(0, 300)), [], `no CSP violations or errors in the console ${where()}`);
+    });
+  } finally {
+    await context.close().catch(() => {});
+  }
+}
+
 // --- The README's first run (issue #15) --------------------------------------------------------------
 
 // Each new app: its create-vite template, and the committed manifest and lockfile that stand for
@@ -612,7 +813,7 @@ describe('the packed package in real consumers', () => {
   });
 
   test('committed lockfiles do not pin the tarball\'s integrity (npm ci would install a stale build or fail)', () => {
-    for (const src of [...Object.values(APPS).map((a) => a.manifest ?? a.src), 'tests/consumers/typed', ...Object.values(QUICKSTART).map((q) => q.manifest)]) {
+    for (const src of [...Object.values(APPS).map((a) => a.manifest ?? a.src), 'tests/consumers/typed', 'examples/nextjs', ...Object.values(QUICKSTART).map((q) => q.manifest)]) {
       const lock = JSON.parse(readFileSync(join(REPO, src, 'package-lock.json'), 'utf8'));
       const entry = lock.packages['node_modules/oidc-wasm'];
       assert.ok(entry, `${src}/package-lock.json has oidc-wasm`);
@@ -636,7 +837,7 @@ describe('the packed package in real consumers', () => {
   });
 
   for (const [name, app] of Object.entries(APPS)) {
-    test(`${name}: install, production build, sign in and out`, { skip: !enabled(name), timeout: T.install + T.build + 2 * T.signIn }, async (t) => {
+    test(`${name}: install, production build, sign in and out`, { skip: !enabled(name), timeout: T.install + T.build + 6 * T.signIn }, async (t) => {
       const dir = prepareApp(name, app.src, app.manifest);
       await install(t, dir);
       if (app.react) {
@@ -650,6 +851,7 @@ describe('the packed package in real consumers', () => {
       }));
       servers[name].configure({ root: join(dir, app.serve), config: { issuer: op.issuer, clientId: `${name}-consumer` } });
       await timed(t, 'sign in and out', () => signInAndOut(name, servers[name].origin, app.user));
+      if (app.guards) await timed(t, 'route guards: a protected route, a failed callback, a public route', () => routeGuards(name, servers[name].origin, app.guards));
     });
   }
 
@@ -671,6 +873,50 @@ describe('the packed package in real consumers', () => {
       await timed(t, 'sign in and out', () => signInAndOut('react-dev', origin, 'edsger', { csp: false }));
     } finally {
       stop(vite.child);
+    }
+  });
+
+  test('nextjs: examples/nextjs (App Router) — next build, next start, server-rendered loading state, a protected page signed in, the API called, signed out', { skip: !enabled('nextjs'), timeout: T.install + T.nextBuild + T.devServer + 2 * T.signIn }, async (t) => {
+    const dir = prepareApp('nextjs', 'examples/nextjs');
+    await install(t, dir);
+    const next = join(dir, 'node_modules', 'next', 'dist', 'bin', 'next');
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+    const dev = await startDevProvider({ origins: [origin], port: 0, apiPort: 0, clientId: 'nextjs-consumer' });
+    const running = [];
+    try {
+      const env = {
+        NEXT_TELEMETRY_DISABLED: '1',
+        NEXT_PUBLIC_APP_ORIGIN: origin,
+        NEXT_PUBLIC_OIDC_ISSUER: dev.issuer,
+        NEXT_PUBLIC_OIDC_CLIENT_ID: dev.clientId,
+        NEXT_PUBLIC_API_URL: dev.apiUrl,
+      };
+      // The build prerenders every page on the server: oidc-wasm and oidc-wasm/react are imported and
+      // rendered there, so one that touched window, document or sessionStorage would fail here.
+      await timed(t, 'next build', () => run(process.execPath, [next, 'build'], { cwd: dir, timeout: T.nextBuild, env }));
+      const media = readdirSync(join(dir, '.next', 'static', 'media'));
+      for (const module of ['oidc_wasm_bg', 'oidc_wasm_full_bg']) {
+        assert.ok(media.some((f) => f.startsWith(`${module}.`) && f.endsWith('.wasm')), `Next's bundler emitted ${module}.wasm (.next/static/media: ${media.join(', ')})`);
+      }
+      const server = await timed(t, 'next start', () => startProcess(process.execPath, [next, 'start', '-H', '127.0.0.1', '-p', String(port)], {
+        cwd: dir, env, ready: /Ready in/, timeout: T.devServer,
+      }));
+      running.push(server.child);
+
+      // Server rendering, no JavaScript: the loading state and the guard's fallback, nothing signed in.
+      const res = await fetch(`${origin}/protected?tab=api`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-security-policy') ?? '', /script-src [^;]*'wasm-unsafe-eval'/, 'the example sends a CSP with \'wasm-unsafe-eval\'');
+      const html = await res.text();
+      assert.match(html, /<section id="session" data-state="loading">/, 'the server renders the loading state');
+      assert.match(html, /id="guard-wait"/, 'the server renders <RequireAuth>\'s fallback');
+      assert.doesNotMatch(html, /id="protected"|Signed in as/, 'nothing of a session on the server');
+
+      await timed(t, 'sign in on the protected page, API, sign out', () => nextFlow(origin, dev, 'ada'));
+    } finally {
+      for (const child of running) stop(child);
+      await dev.close();
     }
   });
 

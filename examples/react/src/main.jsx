@@ -1,5 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { BrowserRouter, useNavigate } from 'react-router-dom';
 import { preload } from 'oidc-wasm';
 import { AuthProvider } from 'oidc-wasm/react';
 import { App } from './App.jsx';
@@ -17,10 +18,23 @@ const config = {
 // Start loading the core (wasm and discovery) now, while React starts; AuthProvider's client takes it over.
 preload({ issuer: config.issuer });
 
+// Inside the router, so that the callback's returnTo is a router navigation (the route renders), not a
+// bare history.replaceState that react-router would not notice.
+function AuthWithRouter({ children }) {
+  const navigate = useNavigate();
+  return (
+    <AuthProvider config={config} onRedirectCallback={(returnTo) => navigate(returnTo ?? '/', { replace: true })}>
+      {children}
+    </AuthProvider>
+  );
+}
+
 createRoot(document.getElementById('root')).render(
   <StrictMode>
-    <AuthProvider config={config}>
-      <App />
-    </AuthProvider>
+    <BrowserRouter>
+      <AuthWithRouter>
+        <App />
+      </AuthWithRouter>
+    </BrowserRouter>
   </StrictMode>,
 );

@@ -2,9 +2,10 @@
 // moduleResolution bundler and NodeNext. Every `@ts-expect-error` below must be an error: the types
 // are checked to be precise, not `any`.
 import { createClient, handlePopupCallback, OidcError, type OidcClient, type OidcConfig, type OidcErrorCode, type SessionCheck, type User } from 'oidc-wasm';
-import { AuthProvider, useAuth as useReactAuth, type Auth as ReactAuth } from 'oidc-wasm/react';
-import { createAuth, useAuth as useVueAuth, type Auth as VueAuth } from 'oidc-wasm/vue';
+import { AuthProvider, RequireAuth, useAuth as useReactAuth, withAuthenticationRequired, type Auth as ReactAuth, type RequireAuthOptions } from 'oidc-wasm/react';
+import { createAuth, createAuthGuard, useAuth as useVueAuth, type Auth as VueAuth, type AuthGuard, type AuthGuardOptions } from 'oidc-wasm/vue';
 import { createApp, defineComponent, h } from 'vue';
+import { createRouter, createWebHistory } from 'vue-router';
 
 const config: OidcConfig = {
   issuer: 'https://login.example.com',
@@ -191,3 +192,46 @@ export function vueNamed(): string | undefined {
   const customers: VueAuth = useVueAuth('customers');
   return customers.user.value?.sub;
 }
+
+// React route guards: <RequireAuth> around content, withAuthenticationRequired around a component (its
+// props kept).
+function Order({ id }: { id: number }) {
+  return <p>Order {id}</p>;
+}
+const GuardedOrder = withAuthenticationRequired(Order, { fallback: <p>Loading…</p>, returnTo: '/orders' });
+const guardOptions: RequireAuthOptions = {
+  errorFallback: (error, retry) => <button onClick={retry}>{error.code}: try again</button>,
+  onError: (error) => { const code: string = error.code; void code; },
+  loginOptions: { extraParams: { prompt: 'login' } },
+};
+export const guardedApp = (
+  <AuthProvider config={config}>
+    <RequireAuth fallback={<p>Loading…</p>} errorFallback={<p>Sign-in failed</p>}>
+      <Profile />
+    </RequireAuth>
+    <RequireAuth {...guardOptions}><GuardedOrder id={7} /></RequireAuth>
+    <RequireAuth name="customers" fallback={null}><Profile /></RequireAuth>
+  </AuthProvider>
+);
+// @ts-expect-error the wrapped component's props are required
+export const guardedBad = <GuardedOrder />;
+// @ts-expect-error returnTo comes from the guard (returnTo option), not loginOptions
+export const guardBadOptions: RequireAuthOptions = { loginOptions: { returnTo: '/x' } };
+
+// vue-router: the guard fits beforeEach and beforeEnter as vue-router types them.
+const auth = createAuth(config, { onRedirectCallback: (to) => void router.replace(to ?? '/') });
+const options: AuthGuardOptions = { onError: (error, to) => `/signin-failed?code=${error.code}&next=${encodeURIComponent(to.fullPath)}` };
+const guard: AuthGuard = createAuthGuard(auth, options);
+const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/', component: VueProfile },
+    { path: '/orders/:id', component: VueProfile, meta: { requiresAuth: true } },
+    { path: '/admin', component: VueProfile, beforeEnter: createAuthGuard(auth, { requiresAuth: () => true }) },
+  ],
+});
+router.beforeEach(guard);
+router.beforeEach(createAuthGuard(useVueAuth()));
+// @ts-expect-error onError answers true, false or a path
+createAuthGuard(auth, { onError: () => 42 });
+export const routedVueApp = createApp(VueProfile).use(auth).use(router);
