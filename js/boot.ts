@@ -7,8 +7,9 @@
 // time.
 
 import { createClient, OidcError, type OidcClient, type OidcConfig } from './index.js';
-import type { CallbackResult } from './index.js';
+import type { CallbackResult, PopupLoginOptions } from './index.js';
 import { isCallbackUrl } from './callback-url.js';
+import { openPopup } from './popup-window.js';
 
 export interface Boot {
   client: Promise<OidcClient>;
@@ -57,4 +58,22 @@ export function boot(key: string, config: OidcConfig): Boot {
     boots.set(key, b);
   }
   return b;
+}
+
+/**
+ * `loginWithPopup` for the bindings' `useAuth()`: the popup opens now, inside the app's click handler (after an
+ * await the browser may block it), even while the client is still loading; the login starts in it once the
+ * client is ready. A popup the browser blocked is left to `client.loginWithPopup`, which tries once more and
+ * rejects with `popup_blocked`; a client that failed to start closes the popup and rejects with its error.
+ */
+export async function loginWithPopup(b: Boot, options: PopupLoginOptions = {}): Promise<CallbackResult> {
+  const popup = options.popup ?? openPopup();
+  let c: OidcClient;
+  try {
+    c = await b.ready;
+  } catch (e) {
+    if (popup && !options.popup) popup.close();
+    throw e;
+  }
+  return c.loginWithPopup(popup ? { ...options, popup } : options);
 }

@@ -6,7 +6,8 @@ import { Core, loadCore, type Module } from './core.js';
 import { browserHost, prefetchEarly } from './host.js';
 import { OidcError, toOidcError } from './errors.js';
 import { responseKind } from './callback-url.js';
-import { handlePopupCallback, isPopupRelay, openPopup, popupLogin } from './popup.js';
+import { handlePopupCallback, isPopupRelay, popupLogin } from './popup.js';
+import { openPopup } from './popup-window.js';
 import { completeSessionCheck, startSessionCheck, type SessionCheck } from './session-check.js';
 import { followTab } from './follow-tab.js';
 

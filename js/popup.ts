@@ -73,19 +73,6 @@ export function isPopupRelay(): boolean {
   return relayed;
 }
 
-/** Opens an empty popup, centred over this window: synchronously, inside the click handler. */
-export function openPopup(): Window | null {
-  const width = 500;
-  const height = 640;
-  const left = Math.round(window.screenX + (window.outerWidth - width) / 2);
-  const top = Math.round(window.screenY + (window.outerHeight - height) / 2);
-  try {
-    return window.open('about:blank', '_blank', `popup,width=${width},height=${height},left=${left},top=${top}`);
-  } catch {
-    return null;
-  }
-}
-
 function shut(popup: Window): void {
   try {
     if (!popup.closed) popup.close();

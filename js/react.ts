@@ -9,8 +9,8 @@
 // module can be imported and the provider rendered on a server (state: isLoading).
 
 import { OidcError, type OidcClient, type OidcConfig, type User } from './index.js';
-import type { CallbackResult, LoginOptions, LogoutOptions } from './index.js';
-import { asOidcError, boot, configKey } from './boot.js';
+import type { CallbackResult, LoginOptions, LogoutOptions, PopupLoginOptions } from './index.js';
+import { asOidcError, boot, configKey, loginWithPopup } from './boot.js';
 import { createContext, createElement, useContext, useEffect, useMemo, useRef, useState, type ReactElement, type ReactNode } from 'react';
 
 interface AuthStatus {
@@ -20,6 +20,10 @@ interface AuthStatus {
    * callback, or a background refresh (`error` event). Show it: without it a failed start looks like a
    * Sign in button that does nothing. */
   error: OidcError | null;
+  /** When the session ends for good (unix ms), once the `sessionExpiring` event has said so: the provider
+   * stated an end no refresh can pass (`sessionExpiringSeconds` ahead of it). Offer a new sign-in then
+   * (`loginWithPopup` keeps the page). `null` otherwise, and again after a new sign-in. */
+  sessionExpiresAt: number | null;
 }
 
 /** Signed in: `user` holds the verified ID-token claims. */
@@ -42,6 +46,10 @@ export type AuthState = SignedIn | SignedOut;
 export interface AuthActions {
   /** Navigates to the provider (waits for the client if it is still loading). */
   login(options?: LoginOptions): Promise<void>;
+  /** `client.loginWithPopup`: signs in in a popup while the page stays. Call it in the click handler: the
+   * popup opens at once, also while the client is still loading. Resolves like `handleCallback()`; the state
+   * follows (`userChanged`). */
+  loginWithPopup(options?: PopupLoginOptions): Promise<CallbackResult>;
   logout(options?: LogoutOptions): Promise<void>;
   /** `client.fetchWithToken`, after the client is ready and any callback in progress has finished. */
   fetchWithToken(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
@@ -73,11 +81,13 @@ function defaultRedirect(returnTo: string | undefined): void {
 // The providers above a component, by name ('' for the unnamed one): a nested <AuthProvider> adds its own.
 const AuthContext = createContext<ReadonlyMap<string, Auth>>(new Map());
 
-const LOADING: AuthState = { isLoading: true, isAuthenticated: false, user: null, error: null };
+const LOADING: AuthState = { isLoading: true, isAuthenticated: false, user: null, error: null, sessionExpiresAt: null };
 
 /** The state for a user (signed in) or none (signed out): the union's two halves, never a mix. */
-function stateOf(isLoading: boolean, user: User | null, error: OidcError | null): AuthState {
-  return user ? { isLoading, isAuthenticated: true, user, error } : { isLoading, isAuthenticated: false, user: null, error };
+function stateOf(isLoading: boolean, user: User | null, error: OidcError | null, sessionExpiresAt: number | null = null): AuthState {
+  return user
+    ? { isLoading, isAuthenticated: true, user, error, sessionExpiresAt }
+    : { isLoading, isAuthenticated: false, user: null, error, sessionExpiresAt: null };
 }
 
 /** Makes `useAuth()` available below it. Create the config outside the component or memoize it; an
@@ -114,7 +124,8 @@ export function AuthProvider({ config, name, onRedirectCallback, children }: Aut
         c.on('userChanged', (user) => {
           setState((s) => stateOf(s.isLoading && !!b.callback, user && c.isAuthenticated() ? user : null, user ? null : s.error));
         }),
-        c.on('tokensRefreshed', () => setState((s) => stateOf(s.isLoading, c.isAuthenticated() ? c.getUser() : null, s.error))),
+        c.on('tokensRefreshed', () => setState((s) => stateOf(s.isLoading, c.isAuthenticated() ? c.getUser() : null, s.error, s.sessionExpiresAt))),
+        c.on('sessionExpiring', ({ secondsLeft }) => setState((s) => stateOf(s.isLoading, s.user, s.error, Date.now() + secondsLeft * 1000))),
         c.on('sessionEnded', () => setState((s) => stateOf(s.isLoading, null, s.error))),
         c.on('error', (error) => setState((s) => ({ ...s, error }))),
       ];
@@ -149,6 +160,7 @@ export function AuthProvider({ config, name, onRedirectCallback, children }: Aut
     const current = () => boot(key, configRef.current);
     return {
       login: async (options?: LoginOptions) => (await current().client).login(options),
+      loginWithPopup: (options?: PopupLoginOptions) => loginWithPopup(current(), options),
       logout: async (options?: LogoutOptions) => (await current().client).logout(options),
       fetchWithToken: async (input: RequestInfo | URL, init?: RequestInit) => (await current().ready).fetchWithToken(input, init),
       getAccessToken: async (options?: { api?: string }) => (await current().ready).getAccessToken(options),
@@ -174,7 +186,7 @@ export function useAuth(name?: string): Auth {
 }
 
 export { OidcError };
-export type { OidcClient, OidcConfig, User, LoginOptions, LogoutOptions, CallbackResult };
+export type { OidcClient, OidcConfig, User, LoginOptions, LogoutOptions, PopupLoginOptions, CallbackResult };
 
 export { RequireAuth, withAuthenticationRequired } from './react-guard.js';
 export type { RequireAuthOptions, RequireAuthProps } from './react-guard.js';

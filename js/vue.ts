@@ -7,15 +7,15 @@
 // shares the client and never replays the callback. Nothing here touches `window` at import time.
 
 import { OidcError, type OidcClient, type OidcConfig, type User } from './index.js';
-import type { CallbackResult, LoginOptions, LogoutOptions } from './index.js';
-import { asOidcError, boot, configKey } from './boot.js';
+import type { CallbackResult, LoginOptions, LogoutOptions, PopupLoginOptions } from './index.js';
+import { asOidcError, boot, configKey, loginWithPopup } from './boot.js';
 import { registerGuardReporter } from './vue-guard.js';
 import { computed, inject, shallowRef, type App, type ComputedRef, type InjectionKey, type Plugin } from 'vue';
 
 /** The whole state in one object, a union on `isAuthenticated` (as React's `useAuth()` returns it). */
 export type AuthState =
-  | { isLoading: boolean; isAuthenticated: true; user: User; error: OidcError | null }
-  | { isLoading: boolean; isAuthenticated: false; user: null; error: OidcError | null };
+  | { isLoading: boolean; isAuthenticated: true; user: User; error: OidcError | null; sessionExpiresAt: number | null }
+  | { isLoading: boolean; isAuthenticated: false; user: null; error: OidcError | null; sessionExpiresAt: null };
 
 export interface Auth {
   /** The state as one read-only ref whose value narrows: in a template, inside
@@ -31,8 +31,16 @@ export interface Auth {
   /** The last failure: creating the client (the provider unreachable: `network_error` naming the URL), the
    * callback, or a background refresh (`error` event). Show it. */
   error: ComputedRef<OidcError | null>;
+  /** When the session ends for good (unix ms), once the `sessionExpiring` event has said so: the provider
+   * stated an end no refresh can pass (`sessionExpiringSeconds` ahead of it). Offer a new sign-in then
+   * (`loginWithPopup` keeps the page). `null` otherwise, and again after a new sign-in. */
+  sessionExpiresAt: ComputedRef<number | null>;
   /** Navigates to the provider (waits for the client if it is still loading). */
   login(options?: LoginOptions): Promise<void>;
+  /** `client.loginWithPopup`: signs in in a popup while the page stays. Call it in the click handler: the
+   * popup opens at once, also while the client is still loading. Resolves like `handleCallback()`; the state
+   * follows (`userChanged`). */
+  loginWithPopup(options?: PopupLoginOptions): Promise<CallbackResult>;
   logout(options?: LogoutOptions): Promise<void>;
   /** `client.fetchWithToken`, after the client is ready and any callback in progress has finished. */
   fetchWithToken(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
@@ -71,21 +79,24 @@ export function createAuth(config: OidcConfig, options: AuthOptions = {}): Plugi
   const error = shallowRef<OidcError | null>(null);
   const client = shallowRef<OidcClient | null>(null);
   const authenticated = shallowRef(false);
+  const expiresAt = shallowRef<number | null>(null);
   const current = () => boot(key, config);
 
   const auth: Auth = {
     state: computed<AuthState>(() => {
       const u = authenticated.value ? user.value : null;
       return u
-        ? { isLoading: isLoading.value, isAuthenticated: true, user: u, error: error.value }
-        : { isLoading: isLoading.value, isAuthenticated: false, user: null, error: error.value };
+        ? { isLoading: isLoading.value, isAuthenticated: true, user: u, error: error.value, sessionExpiresAt: expiresAt.value }
+        : { isLoading: isLoading.value, isAuthenticated: false, user: null, error: error.value, sessionExpiresAt: null };
     }),
     isLoading: computed(() => isLoading.value),
     isAuthenticated: computed(() => authenticated.value),
     user: computed(() => user.value),
     error: computed(() => error.value),
+    sessionExpiresAt: computed(() => (authenticated.value ? expiresAt.value : null)),
     client: computed(() => client.value),
     login: async (o) => (await current().client).login(o),
+    loginWithPopup: (o) => loginWithPopup(current(), o),
     logout: async (o) => (await current().client).logout(o),
     fetchWithToken: async (input, init) => (await current().ready).fetchWithToken(input, init),
     getAccessToken: async (options) => (await current().ready).getAccessToken(options),
@@ -110,9 +121,10 @@ export function createAuth(config: OidcConfig, options: AuthOptions = {}): Plugi
       user.value = c.getUser();
       authenticated.value = c.isAuthenticated();
     };
-    c.on('userChanged', (u) => { sync(); if (u) error.value = null; });
+    c.on('userChanged', (u) => { sync(); expiresAt.value = null; if (u) error.value = null; });
     c.on('tokensRefreshed', sync);
-    c.on('sessionEnded', sync);
+    c.on('sessionEnded', () => { sync(); expiresAt.value = null; });
+    c.on('sessionExpiring', ({ secondsLeft }) => { expiresAt.value = Date.now() + secondsLeft * 1000; });
     c.on('error', (e) => { error.value = e; });
     const callback = b.callback;
     if (callback) {
@@ -164,7 +176,7 @@ export function useAuth(name?: string): Auth {
 }
 
 export { OidcError };
-export type { OidcClient, OidcConfig, User, LoginOptions, LogoutOptions, CallbackResult };
+export type { OidcClient, OidcConfig, User, LoginOptions, LogoutOptions, PopupLoginOptions, CallbackResult };
 
 export { createAuthGuard } from './vue-guard.js';
 export type { AuthGuard, AuthGuardOptions, GuardRoute } from './vue-guard.js';

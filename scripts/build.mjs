@@ -48,10 +48,12 @@ esbuild(['js/index.ts', '--format=esm', '--outfile=dist/index.js']);
 esbuild(['js/global.ts', '--format=iife', '--global-name=OidcWasm', '--outfile=dist/oidc-wasm.global.js',
   '--define:import.meta.url=__oidcWasmScript',
   '--banner:js=var __oidcWasmScript=typeof document!=="undefined"&&document.currentScript&&document.currentScript.src||"";']);
-// Framework bindings: thin, with the framework and the core left as imports.
-for (const [entry, out] of [['js/react.ts', 'dist/react.js'], ['js/vue.ts', 'dist/vue.js']]) {
+// Framework bindings: thin, with the framework and the core left as imports. The React one is marked
+// 'use client' (React Server Components: its provider and hooks run in the browser), so a Next.js server
+// layout may render <AuthProvider config={...}> itself; bundlers without server components ignore it.
+for (const [entry, out, banner] of [['js/react.ts', 'dist/react.js', ['--banner:js="use client";']], ['js/vue.ts', 'dist/vue.js', []]]) {
   if (existsSync(join(root, entry))) {
-    esbuild([entry, '--format=esm', `--outfile=${out}`, '--external:react', '--external:vue', '--external:./index.js']);
+    esbuild([entry, '--format=esm', `--outfile=${out}`, '--external:react', '--external:vue', '--external:./index.js', ...banner]);
   }
 }
 run(bin('tsc'), ['-p', 'tsconfig.json']);

@@ -70,10 +70,10 @@ const T = { pack: 2 * MINUTE, install: 4 * MINUTE, build: 2 * MINUTE, nextBuild:
 // The apps: where their sources are (copied without node_modules and build output), how they are built,
 // what is served, and who signs in. Their redirect URI is /callback.
 const APPS = {
-  react: { src: 'examples/react', build: ['npm', 'run', 'build'], serve: 'dist', user: 'ada', react: '19.', guards: ['margaret', 'katherine'] },
+  react: { src: 'examples/react', build: ['npm', 'run', 'build'], serve: 'dist', user: 'ada', react: '19.', guards: ['margaret', 'katherine'], popup: 'ada' },
   // The same app on React 18: examples/react's sources with the manifest and lockfile of tests/consumers/react18.
   react18: { src: 'examples/react', manifest: 'tests/consumers/react18', build: ['npm', 'run', 'build'], serve: 'dist', user: 'alan', react: '18.', guards: ['dorothy', 'hedy'] },
-  vue: { src: 'examples/vue', build: ['npm', 'run', 'build'], serve: 'dist', user: 'grace', guards: ['frances', 'radia'] },
+  vue: { src: 'examples/vue', build: ['npm', 'run', 'build'], serve: 'dist', user: 'grace', guards: ['frances', 'radia'], popup: 'grace' },
   webpack: { src: 'tests/consumers/webpack', build: ['npm', 'run', 'build'], serve: 'public', user: 'barbara' },
 };
 const SKIP_COPY = new Set(['node_modules', 'dist', 'build', 'artifacts']);
@@ -351,6 +351,84 @@ async function signInAndOut(name, origin, username, { csp = true } = {}) {
         const problems = consoleMessages.filter((m) => /Content Security Policy|Refused to|pageerror|^error:/i.test(m));
         assert.deepEqual(problems.map((m) => m.slice(0, 300)), [], `no CSP violations or errors in the console (${name})`);
       }
+    });
+  } finally {
+    await context.close().catch(() => {});
+  }
+}
+
+/**
+ * The bindings' `loginWithPopup` and `sessionExpiresAt` (examples/react, examples/vue), under the page's CSP:
+ *   1. "Sign in with a popup": the popup signs in at the provider, comes back to the app's /callback, hands
+ *      the response over and closes; the page that opened it never navigates and shows the user; one code
+ *      exchange;
+ *   2. the session has no refresh token (the provider issues none to this app's client), so it ends when its
+ *      access token does (1 h): with the page's clock moved on (Playwright's clock), the binding's
+ *      `sessionExpiresAt` appears `sessionExpiringSeconds` (60 s) before that end — the app shows it — and
+ *      at the end the app is signed out.
+ */
+async function popupSignIn(name, origin, username) {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(T.step);
+  await loopbackOnly(context);
+  await context.addInitScript(STATE_LOG_SCRIPT);
+  await context.clock.install(); // real time, until the test moves it on
+  const page = await context.newPage();
+  const consoleMessages = [];
+  const onApp = (p) => { try { return new URL(p.url()).origin === origin; } catch { return false; } };
+  const watch = (p, label) => {
+    p.on('console', (msg) => {
+      if (process.env.CONSUMERS_DEBUG) console.log(`# [${name} ${label}] ${msg.type()}: ${msg.text().slice(0, 300)}`);
+      if (onApp(p) && !/\/favicon\.(ico|svg)$/.test(msg.location()?.url ?? '')) consoleMessages.push(`${label} ${msg.type()}: ${msg.text()}`);
+    });
+    p.on('pageerror', (err) => consoleMessages.push(`${label} pageerror: ${err.message}`));
+  };
+  watch(page, 'page');
+  const navigations = [];
+  page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations.push(f.url()); });
+  const where = () => `(${name} popup; console: ${JSON.stringify(consoleMessages.slice(-8).map((m) => m.slice(0, 300)))})`;
+  try {
+    await screenshotOnFailure(page, `${name}-popup`, async () => {
+      await page.goto(`${origin}/`);
+      let o = await outcome(page);
+      assert.equal(o.state, 'signed-out', `the app starts signed out ${o.error ?? ''} ${where()}`);
+      const codeGrants = () => op.tokenRequests.filter((r) => r.grantType === 'authorization_code').length;
+      const grantsBefore = codeGrants();
+      const navigationsBefore = navigations.length;
+
+      const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#sign-in-popup')]);
+      watch(popup, 'popup');
+      const closed = popup.waitForEvent('close', { timeout: T.signIn });
+      await popup.waitForURL((u) => u.pathname.startsWith('/interaction/'));
+      await popup.fill('input[name="login"]', username);
+      await popup.fill('input[name="password"]', 'any-password');
+      await popup.click('button[type="submit"]');
+      // Consent when this account has not yet allowed this client; then back to the app, which relays the
+      // response and closes the popup.
+      popup.waitForSelector('button:has-text("Continue")', { timeout: T.step }).then((b) => b.click()).catch(() => {});
+      await closed;
+
+      await page.waitForSelector('main[data-state="signed-in"]', { timeout: T.signIn });
+      const expected = accountClaims(username);
+      assert.equal((await page.textContent('#user-name')).trim(), `Signed in as ${expected.name}`, `the page shows the user's name ${where()}`);
+      assert.deepEqual(navigations.slice(navigationsBefore), [], `the page that opened the popup never navigated ${where()}`);
+      assert.equal(new URL(page.url()).pathname, '/', 'still on the page the popup was opened from');
+      assert.equal(codeGrants() - grantsBefore, 1, `one authorization_code token request ${where()}`);
+      assert.equal(await page.locator('#session-expiring').count(), 0, 'no end announced yet');
+
+      // 1 h access token, no refresh token: sessionExpiring (and sessionExpiresAt) 60 s before the end.
+      await page.clock.fastForward('58:30');
+      assert.equal(await page.locator('#session-expiring').count(), 0, `90 s before the end: nothing announced yet ${where()}`);
+      await page.clock.fastForward('01:00');
+      await page.waitForSelector('#session-expiring', { timeout: T.step });
+      assert.equal(await page.getAttribute('main', 'data-state'), 'signed-in', 'still signed in while the end is announced');
+      assert.match(await page.textContent('#session-expiring'), /Your session ends at/, 'the app shows when the session ends');
+      await page.clock.fastForward('01:00');
+      await page.waitForSelector('main[data-state="signed-out"]', { timeout: T.step });
+      assert.equal(await page.locator('#session-expiring').count(), 0, `the announcement goes with the session ${where()}`);
+
+      const problems = consoleMessages.filter((m) => /Content Security Policy|Refused to|pageerror|error:/i.test(m));
+      assert.deepEqual(problems.map((m) => m.slice(0, 300)), [], `no CSP violations or errors in the console ${where()}`);
     });
   } finally {
     await context.close().catch(() => {});
@@ -772,6 +850,9 @@ before(async () => {
       client_id: `${name}-consumer`,
       redirect_uris: [`${s.origin}${callbackOf(name)}`],
       post_logout_redirect_uris: [`${s.origin}/`],
+      // The apps that test sessionExpiresAt (popupSignIn) get no refresh token: their session ends with its
+      // access token, an end the SDK announces.
+      ...(APPS[name]?.popup ? { grant_types: ['authorization_code'] } : {}),
     })),
   });
   for (const s of Object.values(servers)) s.configure?.({ connectSrc: [op.issuer] });
@@ -852,6 +933,7 @@ describe('the packed package in real consumers', () => {
       servers[name].configure({ root: join(dir, app.serve), config: { issuer: op.issuer, clientId: `${name}-consumer` } });
       await timed(t, 'sign in and out', () => signInAndOut(name, servers[name].origin, app.user));
       if (app.guards) await timed(t, 'route guards: a protected route, a failed callback, a public route', () => routeGuards(name, servers[name].origin, app.guards));
+      if (app.popup) await timed(t, 'useAuth().loginWithPopup, then sessionExpiresAt before the session ends', () => popupSignIn(name, servers[name].origin, app.popup));
     });
   }
 

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { Link, Route, Routes, useLocation, useParams } from 'react-router-dom';
 import { RequireAuth, useAuth } from 'oidc-wasm/react';
 
@@ -6,7 +7,7 @@ const show = (value) => (typeof value === 'string' ? value : JSON.stringify(valu
 // The shell: the state for everyone, the routes below it. `/` and `/callback` are public (the callback is
 // handled by <AuthProvider>, on whatever route); `/orders/:id` needs a signed-in user.
 export function App() {
-  const { isLoading, isAuthenticated, error } = useAuth();
+  const { isLoading, isAuthenticated, error, sessionExpiresAt, loginWithPopup } = useAuth();
   const state = isLoading ? 'loading' : isAuthenticated ? 'signed-in' : error ? 'error' : 'signed-out';
 
   return (
@@ -17,6 +18,13 @@ export function App() {
         <Link id="nav-order" to="/orders/7?tab=items#note">Order 7 (signed in only)</Link>
       </nav>
       {isLoading && <p>Loading…</p>}
+      {sessionExpiresAt && (
+        // The provider stated an end no refresh can pass: sign in again in a popup, the page keeps its state.
+        <p id="session-expiring" role="status">
+          Your session ends at {new Date(sessionExpiresAt).toLocaleTimeString()}.{' '}
+          <button type="button" onClick={() => loginWithPopup().catch(() => {})}>Stay signed in</button>
+        </p>
+      )}
       {error && (
         <p id="error" role="alert" data-code={error.code}>
           {error.code}: {error.message}
@@ -48,13 +56,25 @@ export function App() {
 }
 
 function Home() {
-  const { isLoading, isAuthenticated, user, login, logout } = useAuth();
+  const { isLoading, isAuthenticated, user, login, loginWithPopup, logout } = useAuth();
+  const [popupError, setPopupError] = useState(null);
   if (isLoading) return null;
   if (!isAuthenticated) {
     return (
-      <button id="sign-in" type="button" onClick={() => login({ returnTo: '/' })}>
-        Sign in
-      </button>
+      <>
+        <button id="sign-in" type="button" onClick={() => login({ returnTo: '/' })}>
+          Sign in
+        </button>{' '}
+        {/* In the click handler, before any await: the popup opens at once. This page stays as it is. */}
+        <button id="sign-in-popup" type="button" onClick={() => { setPopupError(null); loginWithPopup().catch(setPopupError); }}>
+          Sign in with a popup
+        </button>
+        {popupError && (
+          <p id="popup-error" role="alert" data-code={popupError.code}>
+            {popupError.code}: {popupError.message}
+          </p>
+        )}
+      </>
     );
   }
   return (

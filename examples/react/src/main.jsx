@@ -1,7 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter, useNavigate } from 'react-router-dom';
-import { preload } from 'oidc-wasm';
+import { handlePopupCallback, preload } from 'oidc-wasm';
 import { AuthProvider } from 'oidc-wasm/react';
 import { App } from './App.jsx';
 import './style.css';
@@ -15,8 +15,12 @@ const config = {
   scope: 'openid profile email',
 };
 
+// In a sign-in popup back from the provider: hand its answer to the page that opened it (the window then
+// closes), and start nothing else.
+const popup = handlePopupCallback();
+
 // Start loading the core (wasm and discovery) now, while React starts; AuthProvider's client takes it over.
-preload({ issuer: config.issuer });
+if (!popup) preload({ issuer: config.issuer });
 
 // Inside the router, so that the callback's returnTo is a router navigation (the route renders), not a
 // bare history.replaceState that react-router would not notice.
@@ -29,7 +33,7 @@ function AuthWithRouter({ children }) {
   );
 }
 
-createRoot(document.getElementById('root')).render(
+if (!popup) createRoot(document.getElementById('root')).render(
   <StrictMode>
     <BrowserRouter>
       <AuthWithRouter>

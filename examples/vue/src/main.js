@@ -1,5 +1,6 @@
 import { createApp } from 'vue';
 import { createRouter, createWebHistory } from 'vue-router';
+import { handlePopupCallback } from 'oidc-wasm';
 import { createAuth, createAuthGuard } from 'oidc-wasm/vue';
 import App from './App.vue';
 import Home from './Home.vue';
@@ -40,4 +41,6 @@ router.beforeEach(createAuthGuard(auth, {
   onError: (_error, to) => `/signin-failed?next=${encodeURIComponent(to.fullPath)}`,
 }));
 
-createApp(App).use(auth).use(router).mount('#app');
+// In a sign-in popup back from the provider: hand its answer to the page that opened it (the window then
+// closes), and start nothing else.
+if (!handlePopupCallback()) createApp(App).use(auth).use(router).mount('#app');

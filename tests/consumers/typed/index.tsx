@@ -125,6 +125,26 @@ function Narrowed() {
   return <p>{name ?? auth.user.sub}</p>;
 }
 
+// A popup sign-in from the bindings, and the announced end of a session that cannot be extended.
+function Popup() {
+  const { isAuthenticated, loginWithPopup, sessionExpiresAt } = useReactAuth();
+  const signIn = async () => {
+    const { user } = await loginWithPopup({ returnTo: '/', timeoutSeconds: 120 });
+    const sub: string = user.sub;
+    void sub;
+  };
+  // @ts-expect-error timeoutSeconds is a number
+  void (() => loginWithPopup({ timeoutSeconds: '120' }));
+  const at: number | null = sessionExpiresAt;
+  return isAuthenticated ? <p>{at === null ? 'signed in' : `ends at ${new Date(at).toISOString()}`}</p> : <button onClick={signIn}>Sign in</button>;
+}
+
+export function vuePopup(auth: VueAuth): Promise<string> {
+  const at: number | null = auth.sessionExpiresAt.value;
+  void at;
+  return auth.loginWithPopup({ popup: window }).then((r) => r.user.sub);
+}
+
 function Destructured() {
   const { isAuthenticated, user } = useReactAuth();
   if (isAuthenticated) return <p>{user.preferred_username ?? user.sub}</p>;
@@ -138,6 +158,7 @@ export const reactApp = (
     <Profile />
     <Narrowed />
     <Destructured />
+    <Popup />
   </AuthProvider>
 );
 
