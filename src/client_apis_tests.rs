@@ -91,7 +91,9 @@ fn concurrent_callers_of_two_apis_share_one_refresh_each_and_rotate_one_at_a_tim
         c.host.queued.borrow_mut().push_back((200, api_body(at, rt), None));
     }
     let mut calls: Vec<_> = (0..40).map(|i| Box::pin(c.authorization_for(if i % 2 == 0 { API } else { BILLING }, "GET"))).collect();
-    let mut results: Vec<Option<Result<Option<(String, Option<String>)>>>> = (0..40).map(|_| None).collect();
+    // Per call: not yet settled, or what it settled with (the Authorization header and DPoP proof, if any).
+    type Settled = Option<Result<Option<(String, Option<String>)>>>;
+    let mut results: Vec<Settled> = (0..40).map(|_| None).collect();
     fn poll_all<F: Future>(calls: &mut [core::pin::Pin<Box<F>>], results: &mut [Option<F::Output>]) {
         for (f, r) in calls.iter_mut().zip(results.iter_mut()) {
             if r.is_none() {

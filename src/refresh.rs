@@ -644,7 +644,7 @@ impl<H: Host> Client<H> {
                 if self.host.now() < self.asked_until.replace(0.0) {
                     self.host.broadcast(text);
                 }
-                *self.session.get_mut_ref() = Some(session);
+                *self.session.get_mut_ref() = Some(*session);
                 self.failures.set(0);
                 self.retry_after.set(0.0);
                 if same_user {

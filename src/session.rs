@@ -115,7 +115,8 @@ fn retired_of(v: &Json) -> Option<Vec<Retired>> {
 }
 
 pub enum Message {
-    Session { gen: u64, session: Session },
+    /// Boxed: a session is some hundred bytes, the other messages a number.
+    Session { gen: u64, session: Box<Session> },
     Ended { gen: u64 },
     Ask,
 }
@@ -300,7 +301,7 @@ impl Message {
         match v.str_member("t") {
             Some("session") => {
                 let session = v.get("s").and_then(Session::from_json).ok_or_else(bad)?;
-                Ok(Message::Session { gen: gen()?, session })
+                Ok(Message::Session { gen: gen()?, session: Box::new(session) })
             }
             Some("ended") => Ok(Message::Ended { gen: gen()? }),
             Some("ask") => Ok(Message::Ask),

@@ -18,6 +18,9 @@
 //! elsewhere); a failing seed prints itself with its trace; `SIM_SEED=K` replays one seed alone (`SIM_APIS=0`:
 //! without the several APIs) and prints its whole trace. A seed that found a bug is kept in `REGRESSIONS`.
 
+// Test code: its enums and errors are built a few thousand times per seed, not worth boxing.
+#![allow(clippy::large_enum_variant, clippy::result_large_err)]
+
 mod provider;
 
 use std::cell::{Cell, RefCell};
