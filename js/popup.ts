@@ -30,13 +30,18 @@ const RESPONSE_PARAMS = ['code', 'state', 'iss', 'error', 'error_description', '
 const RECEIVED = 'received';
 /** How often the opener looks at the popup (ms). */
 const POLL_MS = 250;
+/** How long a popup waits for a page to take its response before it closes anyway (ms): the page that
+ * opened it was closed, or has given this login up (timed out, or a newer one started). The response is
+ * not kept: nobody is waiting for it. */
+const UNCLAIMED_MS = 5000;
 
 let relayed = false;
 
 /**
  * On the page the provider sends the popup back to (the app's redirect URI): when this page holds a popup
  * login's authorization response, takes it out of the address bar, relays it to the page that opened the
- * popup, and closes the window once that page has it. Returns true then (the page should render nothing
+ * popup, and closes the window once that page has it — or after 5 s when no page takes it (the opener was
+ * closed or gave the login up), so a window is never left blank. Returns true then (the page should render nothing
  * more), false on any other page. Needs no client: call it first thing in the entry module, before the
  * framework starts (`createClient` calls it too, later).
  */
@@ -59,10 +64,14 @@ export function handlePopupCallback(): boolean {
   } catch { /* Safari's rate limit: the window closes in a moment anyway */ }
   relayed = true;
   const channel = new BroadcastChannel(CHANNEL + state);
-  channel.onmessage = (e: MessageEvent) => {
-    if (e.data !== RECEIVED) return;
+  const done = () => {
+    clearTimeout(unclaimed);
     channel.close();
     window.close();
+  };
+  const unclaimed = setTimeout(done, UNCLAIMED_MS);
+  channel.onmessage = (e: MessageEvent) => {
+    if (e.data === RECEIVED) done();
   };
   channel.postMessage({ response });
   return true;

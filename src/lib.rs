@@ -18,6 +18,7 @@ extern crate alloc;
 /// What `std`'s prelude would give every module; `no_std` on wasm needs it spelled out.
 mod prelude {
     pub use crate::cell::Slot;
+    pub use alloc::boxed::Box;
     pub use alloc::string::{String, ToString};
     pub use alloc::vec;
     pub use alloc::vec::Vec;

@@ -273,6 +273,25 @@ describe('popup sign-in', () => {
     }
   });
 
+  test('the page that opened the popup is closed meanwhile: the popup relays, nobody takes it, and it closes itself; no code exchange', { timeout: TEST_TIMEOUT }, async () => {
+    configure();
+    const session = await newSession();
+    try {
+      await screenshotOnFailure(session.pages, 'popup-orphaned', async () => {
+        const page = await session.newTab();
+        await openSignedOut(page, app);
+        const popup = await clickPopupSignIn(page);
+        await atProvider(popup);
+        await page.close();
+        await signInInPopup(popup, 'nils'); // returns once the popup has closed (within the step timeout)
+        assert.equal(session.relays.length, 1, 'the popup relayed the response once');
+        assert.equal(codeExchanges(session).length, 0, 'nobody exchanged the code');
+      });
+    } finally {
+      await session.context.close();
+    }
+  });
+
   test('under COOP same-origin a closed popup cannot be seen: the login ends with popup_timeout', { timeout: TEST_TIMEOUT }, async () => {
     configure({ coop: 'same-origin' });
     const session = await newSession();
