@@ -330,6 +330,15 @@ export function preload(options: { issuer?: string; metadata?: Record<string, un
   loadWasm(options.wasm, options).catch(() => {});
 }
 
+function localStorageReadable(): boolean {
+  try {
+    localStorage.getItem('');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** How long a new tab waits for an open tab of the same app to hand its session over. */
 const HANDOFF_WAIT_MS = 500;
 
@@ -436,9 +445,14 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
     };
     core.call('listening');
   }
-  // Each live tab holds a shared "present" lock; a new tab asks for the session only if one exists.
+  // Each live tab holds a shared "present" lock; a new tab asks for the session only if one exists. Which
+  // tabs are open is waited for only when one may hold a session: the core reads the tabs' newest state
+  // from localStorage (`sessionElsewhere`: not when it is an end, or there is none — a first visit, a
+  // signed-out app). That answer takes tens of milliseconds in a new tab. Where localStorage is refused the
+  // record cannot be read, and the tabs are looked at anyway.
   if (locks && host.channel) {
-    const others = (await held)?.held?.some((l) => l.name === `${name}|tab`);
+    const others = (!localStorageReadable() || core.query('sessionElsewhere') as boolean)
+      && (await held)?.held?.some((l) => l.name === `${name}|tab`);
     locks.request(`${name}|tab`, { mode: 'shared' }, () => new Promise<void>(() => {}));
     if (others) {
       await new Promise<void>((done) => {

@@ -649,6 +649,22 @@ fn a_401_invalid_token_refreshes_once() {
 }
 
 #[test]
+fn a_new_tab_looks_for_a_session_only_when_the_newest_state_is_one() {
+    // Nothing recorded yet: no tab has a session.
+    let c = client();
+    assert!(!c.session_elsewhere());
+    // A login recorded: some tab may hold it.
+    let c = signed_in();
+    assert!(c.session_elsewhere());
+    // A refresh is a session too; a logout ends it, and then no tab has one.
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    block_on(c.refresh()).ok().unwrap();
+    assert!(c.session_elsewhere());
+    block_on(c.logout(None, true)).ok().unwrap();
+    assert!(!c.session_elsewhere());
+}
+
+#[test]
 fn tabs_hand_sessions_over_and_end_them() {
     let a = signed_in();
     let b = client();
@@ -943,6 +959,33 @@ fn logout_during_a_refresh_waits_for_it_and_revokes_the_new_refresh_token() {
     assert!(c.user().is_none(), "the session stays ended");
     assert_eq!(revocations(&c), vec!["POST https://op.example/revoke token=RT-2&token_type_hint=refresh_token&client_id=spa"], "the newest refresh token is revoked");
     assert!(c.host.broadcasts.borrow().last().unwrap().starts_with(r#"{"t":"ended""#), "the end is the last word to the other tabs");
+}
+
+#[test]
+fn a_session_ended_by_a_refused_refresh_revokes_the_refresh_tokens_of_the_sessions_it_replaced() {
+    // Found by the many-tab simulation (seed 1191 once new tabs stopped asking when no tab can have a session):
+    // a tab signed in again as the same user keeps the replaced session's refresh token (perhaps another grant)
+    // for the logout. When the provider then refused the current refresh token, the session ended and the
+    // kept one stayed live at the provider, held by no tab and out of any logout's reach.
+    let retire = |c: &Client<FakeHost>| {
+        let kept = crate::session::Retired { rt: crate::types::RefreshToken::new("RT-0"), dpop_key: None };
+        c.session.get_mut_ref().as_mut().unwrap().retired.push(kept);
+    };
+    let c = signed_in_revocable("");
+    retire(&c);
+    *c.host.token_response.borrow_mut() = (400, r#"{"error":"invalid_grant"}"#.into());
+    assert_eq!(block_on(c.refresh()).err().map(|e| e.code), Some(ErrorCode::SessionEnded));
+    assert!(c.user().is_none());
+    assert_eq!(revocations(&c), vec!["POST https://op.example/revoke token=RT-0&token_type_hint=refresh_token&client_id=spa"], "the kept refresh token is revoked");
+    // A refresh that works keeps it for the logout, which revokes it with the newest.
+    let c = signed_in_revocable("");
+    retire(&c);
+    *c.host.token_response.borrow_mut() = (200, refreshed_body(2, "alice"));
+    block_on(c.refresh()).ok().unwrap();
+    assert_eq!(revocations(&c), Vec::<String>::new(), "nothing revoked while the session lives");
+    block_on(c.logout(None, true)).ok().unwrap();
+    assert_eq!(revocations(&c).len(), 2, "the logout revokes the newest and the kept one: {:?}", revocations(&c));
+    assert!(revocations(&c).iter().any(|r| r.contains("token=RT-0")));
 }
 
 #[test]

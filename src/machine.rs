@@ -640,7 +640,8 @@ impl<S: Sys + 'static> Machine<S> {
     }
 
     /// Answers a synchronous question (no effects): `user`, `authorizationNow`, `generation`,
-    /// `authenticated`, `deadline`, `expiring`, `foreignCallback`, `name`, `backgroundError`, `rememberNonce`.
+    /// `authenticated`, `sessionElsewhere`, `deadline`, `expiring`, `foreignCallback`, `name`, `backgroundError`,
+    /// `rememberNonce`.
     pub fn query(&self, what: &str, arg: &str) -> String {
         let c = &self.client;
         match what {
@@ -657,6 +658,7 @@ impl<S: Sys + 'static> Machine<S> {
                 o
             }
             "authenticated" => if c.is_authenticated() { "true" } else { "false" }.into(),
+            "sessionElsewhere" => if c.session_elsewhere() { "true" } else { "false" }.into(),
             "deadline" => match c.deadline() {
                 Some(d) => {
                     let mut o = String::new();

@@ -142,6 +142,18 @@ impl<H: Host> Client<H> {
         self.forget_dpop_key(dpop_key.as_deref()).await;
     }
 
+    /// Ends `old`, the session a refresh failed for, in every tab — and revokes the refresh tokens of the
+    /// sessions it replaced (`retired`: the same user's earlier logins, perhaps other grants, kept for the
+    /// logout): with the session gone no tab holds them and no logout will revoke them. Its own refresh
+    /// token the caller has revoked, or the provider refused.
+    async fn end_refreshed_session(&self, meta: &crate::discovery::ProviderMetadata, old: &Session) {
+        self.end_session(old.dpop_key.clone()).await;
+        for r in &old.retired {
+            self.revoke(meta, &r.rt, r.dpop_key.as_deref()).await;
+            self.forget_dpop_key(r.dpop_key.as_deref()).await;
+        }
+    }
+
     #[cfg(feature = "sealed")]
     fn seal_name(&self) -> String {
         let mut n = self.coordination_name();
@@ -298,11 +310,11 @@ impl<H: Host> Client<H> {
                     self.revoke(&meta, &rt, dpop_key.as_deref()).await;
                 }
                 self.revoke(&meta, &refresh_token, dpop_key.as_deref()).await;
-                self.end_session(dpop_key).await;
+                self.end_refreshed_session(&meta, &old).await;
                 return Err(e);
             }
             Err(e) if e.code == TokenError && e.oauth_error.as_deref() == Some("invalid_grant") => {
-                self.end_session(dpop_key).await;
+                self.end_refreshed_session(&meta, &old).await;
                 return Err(OidcError { code: SessionEnded, detail: "the provider refused the refresh token (invalid_grant); sign in again", ..e });
             }
             // Any other refusal (for an API: `invalid_target`, `invalid_scope`, RFC 8707 §2.2) leaves the refresh
@@ -357,7 +369,7 @@ impl<H: Host> Client<H> {
                 }
                 return match r {
                     Err(e) if !superseded => {
-                        self.end_session(dpop_key).await;
+                        self.end_refreshed_session(&meta, &old).await;
                         Err(e)
                     }
                     _ => fail(SessionEnded, "the session changed in another tab while this refresh was out; its answer was discarded"),
@@ -667,6 +679,16 @@ impl<H: Host> Client<H> {
                 }
             }
         }
+    }
+
+    /// Whether an open tab may hold a session to hand to a new one: the tabs' newest recorded state is a
+    /// session (a login, a refresh, a restore), not an end. Every session any tab holds began with such a
+    /// record, and every end is recorded, so when the newest record is an end (or there is none) no tab
+    /// has a session, and a new tab need not find out which tabs are open before it is ready. (A login
+    /// completing meanwhile reaches it by message: it listens before it asks this.) Read after `listening`.
+    pub fn session_elsewhere(&self) -> bool {
+        let (generation, ended) = self.host.shared_generation(&self.coordination_name());
+        generation > ended
     }
 
     /// Asks the other tabs of this app for their session (a new tab, a reload).

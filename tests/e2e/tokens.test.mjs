@@ -452,8 +452,17 @@ describe('tokens at work: fetchWithToken, refresh rotation, logout everywhere', 
     });
   });
 
-  test('logout in one tab ends the session in the other tab, and the refresh token is revoked at the OP', { timeout: TEST_TIMEOUT }, async () => {
+  test('logout in one tab ends the session in the other tab, and the refresh token is revoked at the OP; a new tab asks the others only while a session may exist', { timeout: TEST_TIMEOUT }, async () => {
     const session = await newContext();
+    // Each page counts the asks for a session it posts to the other tabs.
+    await session.context.addInitScript(() => {
+      const post = BroadcastChannel.prototype.postMessage;
+      window.__asks = 0;
+      BroadcastChannel.prototype.postMessage = function (message) {
+        if (message === '{"t":"ask"}') window.__asks += 1;
+        return post.call(this, message);
+      };
+    });
     await screenshotOnFailure(session.pages, 'tokens-logout', async () => {
       op.resourceServer.accessTokenTTL = LONG_TTL;
       const tab1 = await session.newTab();
@@ -461,6 +470,7 @@ describe('tokens at work: fetchWithToken, refresh rotation, logout everywhere', 
       const tab2 = await session.newTab();
       await tab2.goto(app.url);
       assert.equal(await waitForOutcome(tab2), 'signed-in', 'tab 2 is signed in through the hand-off');
+      assert.equal(await tab2.evaluate(() => window.__asks), 1, 'tab 2 asked the open tab for its session');
       assert.equal((await apiMe(tab2)).status, 200);
 
       const revocationsBefore = op.revocations.length;
@@ -493,6 +503,13 @@ describe('tokens at work: fetchWithToken, refresh rotation, logout everywhere', 
       await tab1.waitForURL((u) => u.origin === app.origin);
       await tab1.waitForSelector('body[data-state="signed-out"]');
       assert.equal(await tab1.evaluate(() => window.__oidc.getUser()), null, 'tab 1 is signed out');
+
+      // Signed out everywhere: a new tab is ready without asking (no tab can have a session), and stays
+      // signed out.
+      const tab3 = await session.newTab();
+      await tab3.goto(app.url);
+      assert.equal(await waitForOutcome(tab3, ['signed-in', 'signed-out', 'error']), 'signed-out', 'tab 3 starts signed out');
+      assert.equal(await tab3.evaluate(() => window.__asks), 0, 'tab 3 asked no tab: the newest state is the logout');
     });
   });
 });
