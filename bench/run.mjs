@@ -9,7 +9,7 @@
 // (verification and fetch iterations, default 1000), BENCH_STORM (concurrent calls per storm, default 1000;
 // the multi-tab storm splits them evenly across its tabs),
 // BENCH_TABS (tabs in the multi-tab storm, default 5), CHROMIUM (default /usr/bin/chromium),
-// BENCH_OUT (report path, default BENCHMARKS.md at the repository root), BENCH_ONLY (comma-separated subset of
+// BENCH_RAW (also every measurement as JSON, to that path), BENCH_OUT (report path, default BENCHMARKS.md at the repository root), BENCH_ONLY (comma-separated subset of
 // cold,callback,verify,fetch,storm: runs only those and prints their medians instead of writing a report — for
 // checking one change quickly; published numbers come from a full run).
 // Tokens are never printed: the OP and the API record SHA-256 fingerprints only.
@@ -285,6 +285,8 @@ const machine = {
 const command = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : `node ${relative(ROOT, fileURLToPath(import.meta.url))}`;
 const envUsed = ['BENCH_QUICK', 'BENCH_ROUNDS', 'BENCH_ITERATIONS', 'BENCH_STORM', 'BENCH_TABS'].filter((k) => process.env[k] !== undefined)
   .map((k) => `${k}=${process.env[k]}`).join(' ');
+// BENCH_RAW=<file>: every measurement as JSON too (per load, per call), to look at what the medians hide.
+if (process.env.BENCH_RAW) writeFileSync(resolve(process.env.BENCH_RAW), JSON.stringify({ counts: { rounds: ROUNDS, iterations: ITERATIONS }, results }, null, 1));
 if (ONLY) {
   for (const name of ['oidc-wasm', FULL]) {
     const size = built.sizes[name];
