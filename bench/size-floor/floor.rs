@@ -45,6 +45,13 @@ struct Floor {
     tx: Option<LoginTransaction>,
 }
 
+impl Floor {
+    /// This client's transaction keys start with this (`oidc-wasm.tx.<issuer>|<client_id>|`).
+    fn tx_prefix(&self) -> String {
+        crate::transaction::client_prefix(self.config.issuer.as_str(), self.config.client_id.as_str())
+    }
+}
+
 static FLOOR: Global<Option<Floor>> = Global(UnsafeCell::new(None));
 static OUT: Global<Vec<u8>> = Global(UnsafeCell::new(Vec::new()));
 
@@ -163,11 +170,13 @@ pub extern "C" fn floor_verifier(random: *const u8) -> *const u8 {
         code_verifier: v,
         nonce: Nonce::new(crate::b64url::encode(&r[16..])),
         issuer: f.config.issuer.clone(),
+        client_id: f.config.client_id.clone(),
         return_to: None,
         expires_at: 0,
         dpop_key: None,
         max_age: None,
         acr_values: None,
+        silent: false,
     });
     o
 }
@@ -177,6 +186,7 @@ pub extern "C" fn floor_verifier(random: *const u8) -> *const u8 {
 #[no_mangle]
 pub extern "C" fn floor_login(sha: *const u8, sl: usize, rp: *const u8, rl: usize, ep: *const u8, el: usize, now: f64) -> *const u8 {
     let Some(f) = floor() else { return none() };
+    let prefix = f.tx_prefix();
     let (Some(meta), Some(tx)) = (f.meta.as_ref(), f.tx.as_mut()) else { return none() };
     let return_to = opt(text(rp, rl)).map(String::from);
     if let Some(r) = &return_to {
@@ -196,7 +206,7 @@ pub extern "C" fn floor_login(sha: *const u8, sl: usize, rp: *const u8, rl: usiz
         Ok(url) => {
             let mut o = url;
             o.push('\n');
-            o.push_str(&crate::transaction::storage_key(&tx.state));
+            o.push_str(&crate::transaction::storage_key(&prefix, &tx.state));
             o.push('\n');
             o.push_str(&tx.to_json());
             out(o.as_bytes())
@@ -214,6 +224,7 @@ pub extern "C" fn floor_tx_expired(p: *const u8, l: usize, now: f64) -> i32 {
 /// The callback URL; answers the URL without the response parameters and the transaction's storage key.
 #[no_mangle]
 pub extern "C" fn floor_callback_url(p: *const u8, l: usize) -> *const u8 {
+    let Some(f) = floor() else { return none() };
     let url = text(p, l);
     let state = match crate::callback::parse_callback(url).and_then(|c| crate::callback::require_state(&c)) {
         Ok(s) => s,
@@ -221,7 +232,7 @@ pub extern "C" fn floor_callback_url(p: *const u8, l: usize) -> *const u8 {
     };
     let mut o = crate::callback::scrubbed_url(url);
     o.push('\n');
-    o.push_str(&crate::transaction::storage_key(&state));
+    o.push_str(&crate::transaction::storage_key(&f.tx_prefix(), &state));
     out(o.as_bytes())
 }
 
@@ -312,7 +323,7 @@ pub extern "C" fn floor_token(status: u32, p: *const u8, l: usize, now: f64) -> 
         o.push('\n');
         o.push_str(acr.as_deref().unwrap_or(""));
         let expires_at = t.expires_in.map(|s| now + s);
-        f.session = Some(Session { tokens: t, claims_text: jws.payload_text.clone(), claims: jws.payload, expires_at, dpop_key: None, retired: Vec::new() });
+        f.session = Some(Session { tokens: t, claims_text: jws.payload_text.clone(), claims: jws.payload, expires_at, refresh_expires_at: None, api_tokens: Vec::new(), dpop_key: None, retired: Vec::new() });
         Ok(o)
     })();
     match r {
@@ -336,7 +347,7 @@ pub extern "C" fn floor_at_hash(p: *const u8, l: usize) -> i32 {
 pub extern "C" fn floor_refresh_body() -> *const u8 {
     let Some(f) = floor() else { return none() };
     match f.session.as_ref().and_then(|s| s.tokens.refresh_token.as_ref()) {
-        Some(rt) => out(crate::token::refresh_body(&f.config, rt).as_bytes()),
+        Some(rt) => out(crate::token::refresh_body(&f.config, rt, None).as_bytes()),
         None => none(),
     }
 }
@@ -381,7 +392,7 @@ pub extern "C" fn floor_message(p: *const u8, l: usize) -> i32 {
     let Some(f) = floor() else { return 0 };
     match Message::parse(text(p, l)) {
         Ok(Message::Session { session, .. }) => {
-            f.session = Some(session);
+            f.session = Some(*session);
             1
         }
         Ok(Message::Ended { .. }) => {
