@@ -30,7 +30,7 @@ import { startApi } from '../../dev/api.mjs';
 import {
   assertStorageHoldsNoSecret, callSdk, captureTokenResponses, codeExchange, describeOutcome as describeSdkOutcome,
   dumpStorage, lastTokenResponse, screenshotOnFailure, signInThroughProvider, startAppWithProvider, startBrowser,
-  waitForOutcome,
+  tokenEndpointOf, waitForOutcome,
 } from './support.mjs';
 
 const CLIENT_ID = 'apis-e2e';
@@ -103,7 +103,7 @@ before(async () => {
   }));
   apiA = await startApi({ issuer: op.issuer, allowedOrigins: [app.origin] });
   apiB = await startApi({ issuer: op.issuer, audience: ORDERS_API, requiredScope: ORDERS_SCOPE, allowedOrigins: [app.origin] });
-  tokenEndpoint = (await (await fetch(`${op.issuer}/.well-known/openid-configuration`)).json()).token_endpoint;
+  tokenEndpoint = await tokenEndpointOf(op);
   browser = await startBrowser({ timeout: 30_000 });
 }, { timeout: 30_000 });
 

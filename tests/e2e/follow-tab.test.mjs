@@ -21,12 +21,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fingerprint, SAMPLE_API_SCOPE, startProvider } from '../../dev/provider.mjs';
+import { fingerprint, SAMPLE_API_SCOPE } from '../../dev/provider.mjs';
 import { startApi } from '../../dev/api.mjs';
-import { startApp } from '../../examples/server.mjs';
 import {
-  APP_ROOT, callSdk, captureTokenResponses, codeExchange, describeOutcome as describeSdkOutcome, lastTokenResponse,
-  openSignedOut, screenshotOnFailure, sdkEvents, signInThroughProvider, startBrowser, waitForOutcome,
+  callSdk, captureTokenResponses, codeExchange, describeOutcome as describeSdkOutcome, lastTokenResponse,
+  openSignedOut, screenshotOnFailure, sdkEvents, signInThroughProvider, startAppWithProvider, startBrowser, tokenEndpointOf,
+  waitForOutcome,
 } from './support.mjs';
 
 const CLIENT_ID = 'follow-tab-e2e';
@@ -102,18 +102,13 @@ async function apiMe(page) {
 }
 
 before(async () => {
-  app = await startApp({ root: APP_ROOT });
-  const registration = { redirect_uris: [app.redirectUri], post_logout_redirect_uris: [app.url] };
-  op = await startProvider({
-    clients: [
-      { client_id: CLIENT_ID, ...registration },
-      // A client the provider gives no refresh token: its session lasts as long as its access token.
-      { client_id: NO_REFRESH_CLIENT_ID, grant_types: ['authorization_code'], ...registration },
-    ],
-    resourceServer: { accessTokenTTL: TTL },
-  });
+  ({ app, op } = await startAppWithProvider([
+    CLIENT_ID,
+    // A client the provider gives no refresh token: its session lasts as long as its access token.
+    { client_id: NO_REFRESH_CLIENT_ID, grant_types: ['authorization_code'] },
+  ], { resourceServer: { accessTokenTTL: TTL } }));
   api = await startApi({ issuer: op.issuer, allowedOrigins: [app.origin] });
-  tokenEndpoint = (await (await fetch(`${op.issuer}/.well-known/openid-configuration`)).json()).token_endpoint;
+  tokenEndpoint = await tokenEndpointOf(op);
   browser = await startBrowser({ timeout: 30_000 });
 }, { timeout: 30_000 });
 

@@ -14,12 +14,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startProvider, SAMPLE_API_SCOPE } from '../../dev/provider.mjs';
+import { SAMPLE_API_SCOPE } from '../../dev/provider.mjs';
 import { startApi } from '../../dev/api.mjs';
-import { startApp } from '../../examples/server.mjs';
 import {
-  APP_ROOT, assertSignedIn, callSdk, captureTokenResponses, describeOutcome, loginAtProvider, screenshotOnFailure, sdkEvents,
-  startBrowser, waitForOutcome,
+  assertSignedIn, callSdk, captureTokenResponses, describeOutcome, loginAtProvider, screenshotOnFailure, sdkEvents,
+  startAppWithProvider, startBrowser, tokenEndpointOf, waitForOutcome,
 } from './support.mjs';
 
 const CLIENT_ID = 'session-check-e2e';
@@ -73,12 +72,9 @@ async function signIn(session, page, username) {
 }
 
 before(async () => {
-  app = await startApp({ root: APP_ROOT });
-  op = await startProvider({
-    clients: [{ client_id: CLIENT_ID, redirect_uris: [app.redirectUri], post_logout_redirect_uris: [app.url] }],
-  });
+  ({ app, op } = await startAppWithProvider(CLIENT_ID));
   api = await startApi({ issuer: op.issuer, allowedOrigins: [app.origin] });
-  tokenEndpoint = (await (await fetch(`${op.issuer}/.well-known/openid-configuration`)).json()).token_endpoint;
+  tokenEndpoint = await tokenEndpointOf(op);
   browser = await startBrowser({ timeout: 30_000 });
 }, { timeout: 30_000 });
 

@@ -19,20 +19,25 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const APP_ROOT = process.env.E2E_APP_ROOT ? resolve(process.env.E2E_APP_ROOT) : REPO;
 const ARTIFACTS = join(REPO, 'tests', 'e2e', 'artifacts');
 
+/** The provider's token endpoint, from its discovery document. */
+export async function tokenEndpointOf(op) {
+  return (await (await fetch(`${op.issuer}/.well-known/openid-configuration`)).json()).token_endpoint;
+}
+
 /**
  * Starts the app (examples/server.mjs, serving APP_ROOT's built SDK) and the local OP
  * (dev/provider.mjs, with `providerOptions`) with `clientId` registered for the app's redirect and
- * post-logout URIs. Throws first if the SDK is not built.
+ * post-logout URIs — or each of several clients, given as `{ client_id, ...more metadata }`. Throws first
+ * if the SDK is not built.
  */
 export async function startAppWithProvider(clientId, providerOptions = {}) {
   const entry = join(APP_ROOT, 'dist', 'index.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: build the SDK first (node scripts/build.mjs)`);
   const app = await startApp({ root: APP_ROOT });
   try {
-    const op = await startProvider({
-      ...providerOptions,
-      clients: [{ client_id: clientId, redirect_uris: [app.redirectUri], post_logout_redirect_uris: [app.url] }],
-    });
+    const registration = { redirect_uris: [app.redirectUri], post_logout_redirect_uris: [app.url] };
+    const clients = [clientId].flat().map((c) => (typeof c === 'string' ? { client_id: c } : c));
+    const op = await startProvider({ ...providerOptions, clients: clients.map((c) => ({ ...registration, ...c })) });
     return { app, op };
   } catch (err) {
     await app.close();

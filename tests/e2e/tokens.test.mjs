@@ -28,7 +28,7 @@ import { startApi } from '../../dev/api.mjs';
 import { startProxy } from './proxy.mjs';
 import {
   callSdk, captureTokenResponses, codeExchange, describeOutcome as describeSdkOutcome, lastTokenResponse, refreshGrant,
-  screenshotOnFailure, sdkEvents, signInThroughProvider, startAppWithProvider, startBrowser, waitForOutcome,
+  screenshotOnFailure, sdkEvents, signInThroughProvider, startAppWithProvider, startBrowser, tokenEndpointOf, waitForOutcome,
 } from './support.mjs';
 
 const CLIENT_ID = 'tokens-e2e';
@@ -124,7 +124,7 @@ before(async () => {
   third = await startThirdParty();
   proxy.setTarget(op.internalUrl);
   api = await startApi({ issuer: op.issuer, allowedOrigins: [app.origin] });
-  tokenEndpoint = (await (await fetch(`${op.issuer}/.well-known/openid-configuration`)).json()).token_endpoint;
+  tokenEndpoint = await tokenEndpointOf(op);
   assert.equal(new URL(tokenEndpoint).origin, new URL(proxy.url).origin, 'the token endpoint is reached through the proxy');
   app.configure({
     issuer: op.issuer,
