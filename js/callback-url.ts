@@ -32,3 +32,8 @@ export function responseKind(redirectUri: string, href: string): 'popup' | 'sile
 export function isCallbackUrl(redirectUri: string, href: string): boolean {
   return responseKind(redirectUri, href) === 'callback';
 }
+
+/** The page's path, query and fragment: where a login started here comes back to (browser only). */
+export function currentPath(): string {
+  return `${location.pathname}${location.search}${location.hash}`;
+}

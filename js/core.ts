@@ -29,6 +29,17 @@ const TX_STORE = () => globalThis.sessionStorage;
 // because it is synchronous; read and written under the app's Web Lock.
 const GENERATION = 'oidc-wasm.generation.';
 
+/** Whether the shared generation can be read here (localStorage may be refused: a sandboxed frame, blocked
+ * storage); where it cannot, the core reads it as none. */
+export function sharedGenerationReadable(): boolean {
+  try {
+    localStorage.getItem(GENERATION);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** One instantiated module: its exports, and reads and writes of its memory. */
 export class Module {
   ex!: Exports;

@@ -21,8 +21,3 @@ export function guardStep(s: GuardState): GuardStep {
   if (s.error) return 'error';
   return 'login';
 }
-
-/** The page's path, query and fragment: where a guard's login comes back to (browser only). */
-export function currentPath(): string {
-  return `${location.pathname}${location.search}${location.hash}`;
-}

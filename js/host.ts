@@ -4,7 +4,6 @@
 // history.replaceState) are its imports, in js/core.ts. It makes no protocol decision: the Rust core says
 // what to fetch, which key and algorithm to verify with, and what to store.
 
-
 export interface HttpResult { status: number; body: string; dpopNonce?: string; retryAfter?: string; date?: string }
 
 // IndexedDB database `oidc-wasm`, opened only with `dpop` or `persistSession: 'sealed'`; two stores,
@@ -170,7 +169,6 @@ export function browserHost() {
       return new Uint8Array(await crypto.subtle.digest(hash, data.slice()));
     },
 
-    /** Keys imported for the core, by handle (the core keeps the handle with the JWK it came from). */
     /** Keys imported for the core, by the handle the core gave them (it keeps the handle with the JWK). */
     keys: [] as { alg: { name: string; hash: string; namedCurve: string; saltLength: number }; key: Promise<CryptoKey>; ready?: CryptoKey }[],
     importKey(handle: number, name: string, hash: string, namedCurve: string, saltLength: number, jwk: string): void {

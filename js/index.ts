@@ -2,7 +2,7 @@
 // wasm, hands the core the browser host, and turns results into objects and errors into OidcError.
 // No protocol logic lives here.
 
-import { Core, loadCore, type Module } from './core.js';
+import { Core, loadCore, sharedGenerationReadable, type Module } from './core.js';
 import { browserHost, prefetchEarly } from './host.js';
 import { OidcError, toOidcError } from './errors.js';
 import { responseKind } from './callback-url.js';
@@ -330,15 +330,6 @@ export function preload(options: { issuer?: string; metadata?: Record<string, un
   loadWasm(options.wasm, options).catch(() => {});
 }
 
-function localStorageReadable(): boolean {
-  try {
-    localStorage.getItem('');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** How long a new tab waits for an open tab of the same app to hand its session over. */
 const HANDOFF_WAIT_MS = 500;
 
@@ -451,7 +442,7 @@ export async function createClient(config: OidcConfig): Promise<OidcClient> {
   // signed-out app). That answer takes tens of milliseconds in a new tab. Where localStorage is refused the
   // record cannot be read, and the tabs are looked at anyway.
   if (locks && host.channel) {
-    const others = (!localStorageReadable() || core.query('sessionElsewhere') as boolean)
+    const others = (!sharedGenerationReadable() || core.query('sessionElsewhere') as boolean)
       && (await held)?.held?.some((l) => l.name === `${name}|tab`);
     locks.request(`${name}|tab`, { mode: 'shared' }, () => new Promise<void>(() => {}));
     if (others) {

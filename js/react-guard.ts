@@ -9,7 +9,8 @@
 import { createElement, Fragment, useEffect, useRef, useState, type ComponentType, type ReactElement, type ReactNode } from 'react';
 import type { LoginOptions, OidcError } from './index.js';
 import { asOidcError } from './boot.js';
-import { currentPath, guardStep } from './guard.js';
+import { currentPath } from './callback-url.js';
+import { guardStep } from './guard.js';
 import { useAuth } from './react.js';
 
 export interface RequireAuthOptions {

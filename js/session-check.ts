@@ -4,6 +4,7 @@
 // recognises the silent transaction, signs in or out without an error for "no session", and puts the
 // original URL back.
 
+import { currentPath } from './callback-url.js';
 import type { Core } from './core.js';
 import { toOidcError, type OidcError } from './errors.js';
 
@@ -18,7 +19,7 @@ export interface SessionCheck {
 /** On a load without a session: goes to the provider when a check is due, and then never settles (the page
  * is leaving); resolves at once when none is. `location.replace`: the check leaves no history entry. */
 export async function startSessionCheck(core: Core): Promise<void> {
-  const url: string | null = await core.call('checkSession', { returnTo: location.pathname + location.search + location.hash });
+  const url: string | null = await core.call('checkSession', { returnTo: currentPath() });
   if (url === null) return;
   location.replace(url);
   await new Promise<never>(() => {});
@@ -35,5 +36,5 @@ export async function completeSessionCheck(core: Core): Promise<{ check: Session
     // Two clients on one page: the answer to the other client's check, which that client completes.
     if (error.code === 'callback_not_for_this_client') return { check: null, user: null };
   }
-  return { check: { signedIn: user !== null, returnTo: location.pathname + location.search + location.hash }, user, error };
+  return { check: { signedIn: user !== null, returnTo: currentPath() }, user, error };
 }

@@ -123,7 +123,7 @@ export function createAuth(config: OidcConfig, options: AuthOptions = {}): Plugi
     };
     c.on('userChanged', (u) => { sync(); expiresAt.value = null; if (u) error.value = null; });
     c.on('tokensRefreshed', sync);
-    c.on('sessionEnded', () => { sync(); expiresAt.value = null; });
+    c.on('sessionEnded', sync);
     c.on('sessionExpiring', ({ secondsLeft }) => { expiresAt.value = Date.now() + secondsLeft * 1000; });
     c.on('error', (e) => { error.value = e; });
     const callback = b.callback;

@@ -79,6 +79,16 @@ impl Api {
     }
 }
 
+/// An optional member that must be a non-empty string: `Some(None)` when absent or null, `None` when it has
+/// another type or is empty.
+fn optional_str(v: &Json, name: &str) -> Option<Option<String>> {
+    match v.get(name) {
+        None | Some(Json::Null) => Some(None),
+        Some(Json::Str(s)) if !s.is_empty() => Some(Some(s.clone())),
+        _ => None,
+    }
+}
+
 /// Reads `apis`: every entry an object with a `url` and optional non-empty strings `resource`, `audience`,
 /// `scope`; urls normalised and distinct. A bad entry is refused with its url (or `apis`) as context.
 fn apis_of(v: &Json) -> Result<Vec<Api>> {
@@ -88,11 +98,7 @@ fn apis_of(v: &Json) -> Result<Vec<Api>> {
         Some(list) => list.as_array(),
     };
     for entry in list.unwrap_or(&[Json::Null]) {
-        let opt = |name: &str| match entry.get(name) {
-            None | Some(Json::Null) => Some(None),
-            Some(Json::Str(s)) if !s.is_empty() => Some(Some(s.clone())),
-            _ => None,
-        };
+        let opt = |name: &str| optional_str(entry, name);
         let raw = entry.str_member("url");
         match (raw.and_then(url::normalize_api_url), opt("resource"), opt("audience"), opt("scope")) {
             (Some(url), Some(resource), Some(audience), Some(scope)) if !apis.iter().any(|a| a.url == url) => apis.push(Api { url, resource, audience, scope }),
@@ -159,11 +165,7 @@ impl Config {
             return fail(InvalidConfig, "`redirectUri` must be an absolute http(s) URL without a fragment");
         }
         let opt = |name: &'static str| -> Result<Option<String>> {
-            match v.get(name) {
-                None | Some(Json::Null) => Ok(None),
-                Some(Json::Str(s)) if !s.is_empty() => Ok(Some(s.clone())),
-                _ => fail(InvalidConfig, "an optional setting has the wrong type (expected a non-empty string)"),
-            }
+            optional_str(&v, name).ok_or_else(|| OidcError::new(InvalidConfig, "an optional setting has the wrong type (expected a non-empty string)"))
         };
         let mut scope = opt("scope")?.unwrap_or_else(|| "openid".into());
         if !scope.split(' ').any(|s| s == "openid") {

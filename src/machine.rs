@@ -93,24 +93,24 @@ pub struct Effect<'a> {
 }
 
 impl Effect<'_> {
-    pub fn str(mut self, name: &str, value: &str) -> Self {
+    /// `,"<name>":` — the start of a member.
+    fn member(&mut self, name: &str) {
         self.out.push_str(",\"");
         self.out.push_str(name);
         self.out.push_str("\":");
+    }
+    pub fn str(mut self, name: &str, value: &str) -> Self {
+        self.member(name);
         json::write_str(&mut self.out, value);
         self
     }
     pub fn num(mut self, name: &str, value: u64) -> Self {
-        self.out.push_str(",\"");
-        self.out.push_str(name);
-        self.out.push_str("\":");
+        self.member(name);
         json::write_u64(&mut self.out, value);
         self
     }
     pub fn raw(mut self, name: &str, json_text: &str) -> Self {
-        self.out.push_str(",\"");
-        self.out.push_str(name);
-        self.out.push_str("\":");
+        self.member(name);
         self.out.push_str(json_text);
         self
     }
@@ -387,6 +387,16 @@ fn json_str(s: &str) -> String {
     o
 }
 
+fn json_u64(n: u64) -> String {
+    let mut o = String::new();
+    json::write_u64(&mut o, n);
+    o
+}
+
+fn json_bool(b: bool) -> String {
+    String::from(if b { "true" } else { "false" })
+}
+
 fn opt_json_str(s: Option<&str>) -> String {
     s.map_or_else(|| "null".into(), json_str)
 }
@@ -439,7 +449,6 @@ type Call = Pin<Box<dyn Future<Output = Result<String>>>>;
 fn dispatch<S: Sys + 'static>(c: Rc<Client<MachineHost<S>>>, method: &str, args: &str) -> Result<Call> {
     let v = Json::parse(if args.is_empty() { "null" } else { args }, ErrorCode::InvalidConfig)?;
     let s = |name: &str| v.str_member(name).map(String::from).unwrap_or_default();
-    let boolean = |b: bool| String::from(if b { "true" } else { "false" });
     Ok(match method {
         "discover" => Box::pin(async move { c.metadata().await.map(|_| "null".into()) }),
         // The three ways a login starts (src/transaction.rs `LoginKind`), one flow: `login` answers the URL to
@@ -488,8 +497,8 @@ fn dispatch<S: Sys + 'static>(c: Rc<Client<MachineHost<S>>>, method: &str, args:
             })
         }
         "refresh" => Box::pin(async move { c.refresh().await.map(|_| "null".into()) }),
-        "restore" => Box::pin(async move { c.restore().await.map(boolean) }),
-        "expire" => Box::pin(async move { Ok(boolean(c.expire().await)) }),
+        "restore" => Box::pin(async move { c.restore().await.map(json_bool) }),
+        "expire" => Box::pin(async move { Ok(json_bool(c.expire().await)) }),
         // The tab became visible or came back online: refresh if due (see `Client::resume`).
         "resume" => {
             let online = matches!(v.get("online"), Some(Json::Bool(true)));
@@ -521,7 +530,7 @@ fn dispatch<S: Sys + 'static>(c: Rc<Client<MachineHost<S>>>, method: &str, args:
         }
         "after401" => {
             let (url, used, www, nonce) = (s("url"), s("used"), s("www"), v.str_member("nonce").map(String::from));
-            Box::pin(async move { c.after_unauthorized(&url, &used, &www, nonce.as_deref()).await.map(boolean) })
+            Box::pin(async move { c.after_unauthorized(&url, &used, &www, nonce.as_deref()).await.map(json_bool) })
         }
         "logout" => {
             let local = matches!(v.get("local"), Some(Json::Bool(true)));
@@ -652,34 +661,19 @@ impl<S: Sys + 'static> Machine<S> {
                 Some(None) => "false".into(),
                 Some(Some(h)) => json_str(&h),
             },
-            "generation" => {
-                let mut o = String::new();
-                json::write_u64(&mut o, c.generation());
-                o
-            }
-            "authenticated" => if c.is_authenticated() { "true" } else { "false" }.into(),
-            "sessionElsewhere" => if c.session_elsewhere() { "true" } else { "false" }.into(),
-            "deadline" => match c.deadline() {
-                Some(d) => {
-                    let mut o = String::new();
-                    json::write_u64(&mut o, d.max(0.0) as u64);
-                    o
-                }
-                None => "null".into(),
-            },
+            "generation" => json_u64(c.generation()),
+            "authenticated" => json_bool(c.is_authenticated()),
+            "sessionElsewhere" => json_bool(c.session_elsewhere()),
+            "deadline" => c.deadline().map_or_else(|| "null".into(), |d| json_u64(d.max(0.0) as u64)),
             "name" => json_str(&c.coordination_name()),
             // `sessionExpiring`: "" → when to tell the app (unix ms, rounded up), "take" → the whole seconds
             // left if it is time (told once), else null (see `Client::expiring`).
-            "expiring" => match c.expiring(arg == "take") {
-                Some(v) => {
-                    let mut o = String::new();
-                    json::write_u64(&mut o, if arg == "take" { (v.max(0.0) + 0.5) as u64 } else { (v.max(0.0) * 1000.0) as u64 + 1 });
-                    o
-                }
-                None => "null".into(),
-            },
+            "expiring" => c.expiring(arg == "take").map_or_else(
+                || "null".into(),
+                |v| json_u64(if arg == "take" { (v.max(0.0) + 0.5) as u64 } else { (v.max(0.0) * 1000.0) as u64 + 1 }),
+            ),
             // Whether the authorization response in the URL `arg` is another client's (two clients on one page).
-            "foreignCallback" => if c.callback_of_other_client(arg) { "true" } else { "false" }.into(),
+            "foreignCallback" => json_bool(c.callback_of_other_client(arg)),
             "backgroundError" => c.take_background_error().map_or_else(|| "null".into(), |e| error_json(&e)),
             "rememberNonce" => {
                 if let Some((url, nonce)) = arg.split_once('\n') {

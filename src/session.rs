@@ -72,14 +72,20 @@ fn push_retired(o: &mut String, retired: &[Retired]) {
 }
 
 /// An access token with its expiry (`exp`, unix seconds) and lifetime (`ei`, seconds), as a hand-off writes them.
+/// `,"<name>":<whole seconds>` when there is a time.
+fn push_seconds(o: &mut String, name: &str, v: Option<f64>) {
+    if let Some(v) = v {
+        o.push(',');
+        json::write_str(o, name);
+        o.push(':');
+        json::write_u64(o, v.max(0.0) as u64);
+    }
+}
+
 fn push_token(o: &mut String, at: &AccessToken, expires_at: Option<f64>, expires_in: Option<f64>) {
     push_member(o, "at", at.as_str());
-    for (name, v) in [(",\"exp\":", expires_at), (",\"ei\":", expires_in)] {
-        if let Some(v) = v {
-            o.push_str(name);
-            json::write_u64(o, v.max(0.0) as u64);
-        }
-    }
+    push_seconds(o, "exp", expires_at);
+    push_seconds(o, "ei", expires_in);
 }
 
 /// What `push_token` wrote; `None` when malformed.
@@ -148,10 +154,7 @@ impl Session {
         if let Some(s) = &self.tokens.scope {
             push_member(&mut o, "scope", s);
         }
-        if let Some(r) = self.refresh_expires_at {
-            o.push_str(",\"rx\":");
-            json::write_u64(&mut o, r.max(0.0) as u64);
-        }
+        push_seconds(&mut o, "rx", self.refresh_expires_at);
         if let Some(k) = &self.dpop_key {
             push_member(&mut o, "dk", k);
         }
