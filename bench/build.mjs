@@ -13,7 +13,8 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { buildFloor, sizeBuildEnv, SIZE_BUILD_ARGS } from './size-floor.mjs';
+import { buildFloor } from './size-floor.mjs';
+import { WASM_BUILD_ARGS, wasmBuildEnv } from '../scripts/wasm-build.mjs';
 
 export const LIBS = ['oidc-wasm', 'oidc-client-ts', 'auth0-spa-js', 'oauth4webapi'];
 /** The size table's extra row: the same app with the module that has every optional feature. */
@@ -81,7 +82,7 @@ export function buildAll(root, log = console.log) {
   let core = { wasm: join(root, 'dist', 'oidc_wasm_bg.wasm'), hook: false };
   if (hasBenchFeature(root)) {
     log('building the core with the `bench` feature (target/bench) for the verification hook');
-    execFileSync('cargo', [...SIZE_BUILD_ARGS, '--features', 'bench', '--target-dir', 'target/bench'], { cwd: root, stdio: 'inherit', env: sizeBuildEnv() });
+    execFileSync('cargo', [...WASM_BUILD_ARGS, '--features', 'bench', '--target-dir', 'target/bench'], { cwd: root, stdio: 'inherit', env: wasmBuildEnv() });
     const opt = join(root, 'target', 'bench', 'oidc_wasm_bench.opt.wasm');
     execFileSync(join(root, 'node_modules', '.bin', 'wasm-opt'), ['-Oz', join(root, 'target', 'bench', 'wasm32-unknown-unknown', 'release', 'oidc_wasm.wasm'), '-o', opt], { cwd: root, stdio: 'inherit' });
     core = { wasm: opt, hook: true };

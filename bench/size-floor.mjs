@@ -11,12 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sizesOf } from './build.mjs';
-
-/** The environment of scripts/build.mjs's wasm builds: -Zbuild-std on the stable toolchain, panics trap. */
-export function sizeBuildEnv() {
-  return { ...process.env, RUSTC_BOOTSTRAP: '1', RUSTFLAGS: `${process.env.RUSTFLAGS ?? ''} -Zunstable-options -Cpanic=immediate-abort`.trim() };
-}
-export const SIZE_BUILD_ARGS = ['build', '--release', '--target', 'wasm32-unknown-unknown', '--lib', '-Zbuild-std=core,alloc'];
+import { WASM_BUILD_ARGS, wasmBuildEnv } from '../scripts/wasm-build.mjs';
 
 export function buildFloor(root, log = console.log) {
   const dir = join(root, 'target', 'size-floor');
@@ -25,9 +20,9 @@ export function buildFloor(root, log = console.log) {
   mkdirSync(crate, { recursive: true });
   for (const f of ['Cargo.toml', 'Cargo.lock', 'src']) cpSync(join(root, f), join(crate, f), { recursive: true });
   cpSync(join(root, 'bench', 'size-floor', 'floor.rs'), join(crate, 'src', 'wasm.rs'));
-  log('building the size floor (bench/size-floor/floor.rs in place of src/wasm.rs; -Zbuild-std, as scripts/build.mjs)');
-  execFileSync('cargo', [...SIZE_BUILD_ARGS, '--target-dir', join(dir, 'target')],
-    { cwd: crate, stdio: ['ignore', 'ignore', 'inherit'], env: sizeBuildEnv() });
+  log('building the size floor (bench/size-floor/floor.rs in place of src/wasm.rs; -Zbuild-std, as scripts/wasm-build.mjs builds every module)');
+  execFileSync('cargo', [...WASM_BUILD_ARGS, '--target-dir', join(dir, 'target')],
+    { cwd: crate, stdio: ['ignore', 'ignore', 'inherit'], env: wasmBuildEnv() });
   const out = join(dir, 'out');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WASM_BUILD_ARGS, wasmBuildEnv } from './wasm-build.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
@@ -19,20 +20,13 @@ const esbuild = (args) => run(bin('esbuild'), ['--bundle', '--minify', '--target
 // Two modules, with raw exports and imports (no wasm-bindgen: js/core.ts is their glue): the default one,
 // and the full one with DPoP, sealed sessions and the learning trace (cargo feature `full`), which
 // js/core.ts loads only when the config asks for one of them. Both are built with the standard library
-// compiled for size and `panic = immediate-abort`: a panic traps at once, so none of core's formatting
-// machinery is linked (scripts/check-size.mjs fails the build if a formatting symbol appears). This uses
-// `-Zbuild-std`, an unstable cargo flag, through RUSTC_BOOTSTRAP on the stable toolchain (and the
-// rust-src component, which scripts/setup.sh adds).
+// compiled for size and `panic = immediate-abort` (scripts/wasm-build.mjs), so none of core's formatting
+// machinery is linked (scripts/check-size.mjs fails the build if a formatting symbol appears).
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 mkdirSync(join(root, 'dist'));
 mkdirSync(join(root, 'build/wasm'), { recursive: true });
 for (const [features, out] of [[[], 'oidc_wasm_bg.wasm'], [['--features', 'full'], 'oidc_wasm_full_bg.wasm']]) {
-  execFileSync('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '--lib', ...features,
-    '-Zbuild-std=core,alloc', '--target-dir', 'target/size'], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, RUSTC_BOOTSTRAP: '1', RUSTFLAGS: `${process.env.RUSTFLAGS ?? ''} -Zunstable-options -Cpanic=immediate-abort`.trim() },
-  });
+  execFileSync('cargo', [...WASM_BUILD_ARGS, ...features, '--target-dir', 'target/size'], { cwd: root, stdio: 'inherit', env: wasmBuildEnv() });
   const built = 'target/size/wasm32-unknown-unknown/release/oidc_wasm.wasm';
   // Kept for the size report (bench/wasm-sizes.py reads the names section of the unoptimised module).
   execFileSync('cp', [built, `build/wasm/${out}`], { cwd: root });
