@@ -435,6 +435,19 @@ async function popupSignIn(name, origin, username) {
   }
 }
 
+/** Clicks the app's API button and checks what it shows, `<status> <body>`: 200 from the sample API, which saw
+ * `username` and a token with the API scope. */
+async function callsTheApi(page, button, answerSelector, username, where) {
+  await page.click(button);
+  await page.waitForFunction((sel) => (document.querySelector(sel)?.textContent ?? '') !== '', answerSelector);
+  const answer = (await page.textContent(answerSelector)).trim();
+  const [status, ...body] = answer.split(' ');
+  assert.equal(status, '200', `the sample API answers 200 to the access token: ${answer.slice(0, 300)} ${where()}`);
+  const me = JSON.parse(body.join(' '));
+  assert.equal(me.sub, username, 'the API saw the signed-in user');
+  assert.ok(String(me.scope).split(' ').includes('api:read'), `the token carries the API scope: ${me.scope}`);
+}
+
 /** Requests that would leave loopback (the provider's pages ask for a web font) are refused at once, so a
  * page's load event never waits for a DNS lookup that cannot succeed here. */
 async function loopbackOnly(context) {
@@ -598,14 +611,7 @@ async function nextFlow(origin, dev, username) {
       assert.equal((await page.textContent('#user-name')).trim(), `Signed in as ${accountClaims(username).name}`, 'the layout names the user');
       assert.equal((await page.textContent('#protected-user')).trim(), `Hello ${accountClaims(username).name}`, 'the protected page names the user');
 
-      await page.click('#call-api');
-      await page.waitForFunction(() => (document.querySelector('#api-answer')?.textContent ?? '') !== '');
-      const answer = (await page.textContent('#api-answer')).trim();
-      const [status, ...body] = answer.split(' ');
-      assert.equal(status, '200', `the sample API answers 200 to the access token: ${answer.slice(0, 300)} ${where()}`);
-      const me = JSON.parse(body.join(' '));
-      assert.equal(me.sub, username, 'the API saw the signed-in user');
-      assert.ok(String(me.scope).split(' ').includes('api:read'), `the token carries the API scope: ${me.scope}`);
+      await callsTheApi(page, '#call-api', '#api-answer', username, where);
 
       // Two page loads (before the provider and after): the default module each time, never the full one.
       assert.ok(wasmResponses.length >= 1, 'the wasm was fetched');
@@ -791,14 +797,7 @@ async function quickstartFlow(name, origin, username, { issuer, whileSignedIn })
       assert.equal(codeExchanges, 1, `one code exchange (StrictMode mounts twice in development) ${where()}`);
       assert.equal(new URL(page.url()).search, '', 'no response parameters left in the URL');
 
-      await page.click('button:has-text("Call the API")');
-      await page.waitForFunction(() => (document.querySelector('pre')?.textContent ?? '') !== '');
-      const answer = (await page.textContent('pre')).trim();
-      const [status, ...body] = answer.split(' ');
-      assert.equal(status, '200', `the sample API answers 200 to the access token: ${answer.slice(0, 300)} ${where()}`);
-      const me = JSON.parse(body.join(' '));
-      assert.equal(me.sub, username, 'the API saw the signed-in user');
-      assert.ok(String(me.scope).split(' ').includes('api:read'), `the token carries the API scope: ${me.scope}`);
+      await callsTheApi(page, 'button:has-text("Call the API")', 'pre', username, where);
       if (whileSignedIn) {
         // Whatever it logs is its own business, not the app's.
         const mark = consoleMessages.length;

@@ -30,7 +30,7 @@ import { startApi } from '../../dev/api.mjs';
 import {
   assertStorageHoldsNoSecret, callSdk, captureTokenResponses, codeExchange, describeOutcome as describeSdkOutcome,
   dumpStorage, lastTokenResponse, screenshotOnFailure, signInThroughProvider, startAppWithProvider, startBrowser,
-  tokenEndpointOf, waitForOutcome,
+  sleep, tokenEndpointOf, waitForOutcome,
 } from './support.mjs';
 
 const CLIENT_ID = 'apis-e2e';
@@ -49,7 +49,6 @@ let app;
 let browser;
 let tokenEndpoint;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sdk = (page, method, ...args) => callSdk(page, STEP_TIMEOUT, method, ...args);
 const describeOutcome = (r) => describeSdkOutcome(r, STEP_TIMEOUT);
 const aud = (jwt) => decodeJwt(jwt).aud;

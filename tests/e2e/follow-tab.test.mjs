@@ -26,7 +26,7 @@ import { startApi } from '../../dev/api.mjs';
 import {
   callSdk, captureTokenResponses, codeExchange, describeOutcome as describeSdkOutcome, lastTokenResponse,
   openSignedOut, screenshotOnFailure, sdkEvents, signInThroughProvider, startAppWithProvider, startBrowser, tokenEndpointOf,
-  waitForOutcome,
+  sleep, waitForOutcome,
 } from './support.mjs';
 
 const CLIENT_ID = 'follow-tab-e2e';
@@ -44,7 +44,6 @@ let app;
 let browser;
 let tokenEndpoint;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sdk = (page, method, ...args) => callSdk(page, STEP_TIMEOUT, method, ...args);
 const describeOutcome = (r) => describeSdkOutcome(r, STEP_TIMEOUT);
 

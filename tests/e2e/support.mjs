@@ -19,6 +19,8 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const APP_ROOT = process.env.E2E_APP_ROOT ? resolve(process.env.E2E_APP_ROOT) : REPO;
 const ARTIFACTS = join(REPO, 'tests', 'e2e', 'artifacts');
 
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 /** The provider's token endpoint, from its discovery document. */
 export async function tokenEndpointOf(op) {
   return (await (await fetch(`${op.issuer}/.well-known/openid-configuration`)).json()).token_endpoint;

@@ -28,7 +28,7 @@ import { startApi } from '../../dev/api.mjs';
 import { startProxy } from './proxy.mjs';
 import {
   callSdk, captureTokenResponses, codeExchange, describeOutcome as describeSdkOutcome, lastTokenResponse, refreshGrant,
-  screenshotOnFailure, sdkEvents, signInThroughProvider, startAppWithProvider, startBrowser, tokenEndpointOf, waitForOutcome,
+  screenshotOnFailure, sdkEvents, signInThroughProvider, sleep, startAppWithProvider, startBrowser, tokenEndpointOf, waitForOutcome,
 } from './support.mjs';
 
 const CLIENT_ID = 'tokens-e2e';
@@ -44,7 +44,6 @@ let app;
 let browser;
 let tokenEndpoint;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** A server on another origin that records, per request, only whether an Authorization header came. */
 async function startThirdParty() {
